@@ -1,0 +1,119 @@
+"""Input checks shared by every estimator: frames, columns, targets and per-role cell values.
+
+Each check raises a ``ValueError``/``TypeError`` that names the column and says how to fix it,
+and none of them modifies what the user passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "check_columns",
+    "check_target",
+    "ensure_frame",
+    "numeric_values",
+    "text_values",
+]
+
+
+def ensure_frame(X: object, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Return ``X`` as a DataFrame without copying a DataFrame.
+
+    Arrays (and lists of rows) become a frame with columns ``x0, x1, ...`` — or ``columns``
+    when the estimator was fitted on such an array — so numeric-only scikit-learn workflows
+    (and ``check_estimator``) work.
+    """
+    if isinstance(X, pd.DataFrame):
+        return X
+    if isinstance(X, pd.Series):
+        return X.to_frame()
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError(
+            "Sparse matrices are not supported as input; pass a pandas DataFrame "
+            "(or a dense array)."
+        )
+    array = np.asarray(X)
+    if array.dtype.kind == "c":
+        raise ValueError("Complex data not supported; pass real numbers.")
+    if array.ndim == 1:
+        raise ValueError(
+            "Expected 2D array, got 1D array instead. Reshape your data either using "
+            "array.reshape(-1, 1) if your data has a single feature or array.reshape(1, -1) "
+            "if it contains a single sample."
+        )
+    if array.ndim != 2:
+        raise ValueError(f"Expected a 2D table, got an array with {array.ndim} dimensions.")
+    if columns is None or len(columns) != array.shape[1]:
+        columns = [f"x{i}" for i in range(array.shape[1])]
+    return pd.DataFrame(array, columns=list(columns))
+
+
+def check_columns(X: pd.DataFrame, columns: Sequence[str], *, who: str = "the model") -> None:
+    """Raise if ``X`` lacks any of ``columns``; extra and reordered columns are fine."""
+    missing = [c for c in columns if c not in X.columns]
+    if missing:
+        raise ValueError(
+            f"Column(s) {missing} were seen when {who} was fitted but are missing now. "
+            "Pass a DataFrame with the same columns as in fit (extra columns are ignored)."
+        )
+
+
+def check_target(y: object, *, name: str = "y", allow_nan: bool = False) -> np.ndarray:
+    """Return the target as an array; NaN/inf in a numeric target raise a ValueError."""
+    array = y.to_numpy() if isinstance(y, (pd.Series, pd.DataFrame)) else np.asarray(y)
+    if array.ndim == 0:
+        raise ValueError(f"{name} must be one value per row, got a scalar.")
+    if array.dtype.kind in "fc" and not allow_nan:
+        bad = ~np.isfinite(array)
+        if bad.any():
+            rows = np.flatnonzero(bad.reshape(len(array), -1).any(axis=1))[:5].tolist()
+            raise ValueError(
+                f"{name} contains NaN or infinity (first rows: {rows}). Drop or fill those rows "
+                "before fitting."
+            )
+    return array
+
+
+def numeric_values(series: pd.Series, column: str) -> np.ndarray:
+    """A float64 copy of a numeric column: numeric strings parsed, inf read as missing (NaN)."""
+    if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
+    else:
+        cleaned = series.map(lambda v: v.strip() if isinstance(v, str) else v)
+        converted = pd.to_numeric(cleaned, errors="coerce")
+        bad = series.notna() & converted.isna()
+        if bad.any():
+            raise ValueError(
+                f"Column {column!r} should be numeric but holds {series[bad].iloc[0]!r}. "
+                "Clean the column, or give it the role 'categorical' or 'text'."
+            )
+        values = converted.to_numpy(dtype="float64", na_value=np.nan)
+    values = values.copy()
+    values[~np.isfinite(values)] = np.nan
+    return values
+
+
+def text_values(series: pd.Series) -> list[str]:
+    """Text cells as strings; NaN/None become "" and other objects their ``str``."""
+    return ["" if _missing(v) else v if isinstance(v, str) else str(v) for v in series]
+
+
+def category_values(series: pd.Series) -> np.ndarray:
+    """Category cells as an object array of strings, missing values as ``None``.
+
+    Mixed types (``1`` and ``"1"``) are read through ``str`` so they fall into one level.
+    """
+    return np.array([None if _missing(v) else str(v) for v in series], dtype=object)
+
+
+def _missing(value: object) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
