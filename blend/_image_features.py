@@ -1,0 +1,236 @@
+"""Compact, generic image descriptors for tree models, computed with numpy alone.
+
+Trees cannot learn from raw pixels efficiently, so each image becomes a few hundred numbers
+that summarize what product photos usually vary in:
+
+* colour: per-channel mean/std/quantiles, per-channel and joint colour histograms, chroma
+  (how far pixels are from grey);
+* layout: a downsampled grayscale grid;
+* texture and pattern: gradient-orientation histograms, high-frequency energy (Laplacian,
+  residual after a 3x3 blur) and Fourier energy in radial x angular bands (periodicity);
+* the object itself: the background colour is read off the border, and foreground pixels
+  (those far from it) get their own colour and texture statistics.
+
+Everything is vectorized over the batch and computed in chunks to bound memory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["image_descriptor_names", "image_descriptors", "image_scale"]
+
+_CHANNEL_HIST_BINS = 8
+_JOINT_BINS = 4
+_ORIENTATION_BINS = 8
+_RADIAL_BANDS = 4
+_ANGULAR_BANDS = 4
+# A pixel belongs to the foreground when some channel differs from the border colour by more
+# than this fraction of the pixel range.
+_FOREGROUND_THRESHOLD = 0.12
+_CHUNK = 2048
+
+
+def _channel_names(n_channels: int) -> list[str]:
+    return ["r", "g", "b"] if n_channels == 3 else [f"c{i}" for i in range(n_channels)]
+
+
+def image_descriptor_names(shape: tuple[int, int, int], grid: int) -> list[str]:
+    """Names of the descriptors :func:`image_descriptors` returns for images of ``shape``."""
+    channels = _channel_names(min(shape[2], 3))
+    names = []
+    for c in channels:
+        names += [f"{c}_mean"]
+    names += [f"{c}_std" for c in channels]
+    for c in channels:
+        names += [f"{c}_hist{b}" for b in range(_CHANNEL_HIST_BINS)]
+    if len(channels) == 3:
+        names += ["chroma_mean", "chroma_std"]
+        bins = range(_JOINT_BINS)
+        names += [f"rgb_hist{r}{g}{b}" for r in bins for g in bins for b in bins]
+    names += [f"gray_{i}_{j}" for i in range(grid) for j in range(grid)]
+    names += ["grad_mean", "grad_x_mean", "grad_y_mean"]
+    names += [f"grad_orient{b}" for b in range(_ORIENTATION_BINS)]
+    names += ["laplace_mean", "laplace_std", "residual_energy"]
+    names += [f"fft_r{r}_a{a}" for r in range(_RADIAL_BANDS) for a in range(_ANGULAR_BANDS)]
+    names += ["fg_fraction", "fg_residual_energy", "fg_grad_mean"]
+    names += [f"fg_{c}_mean" for c in channels] + [f"fg_{c}_std" for c in channels]
+    if len(channels) == 3:
+        names += ["fg_chroma_mean"]
+    return names
+
+
+def _pool_matrix(size: int, grid: int) -> np.ndarray:
+    """A ``(grid, size)`` matrix averaging ``size`` pixels into ``grid`` equal bins."""
+    bins = np.minimum((np.arange(size) * grid) // size, grid - 1)
+    pool = np.zeros((grid, size), dtype=np.float32)
+    pool[bins, np.arange(size)] = 1.0
+    return pool / np.maximum(pool.sum(axis=1, keepdims=True), 1.0)
+
+
+def _fft_bands(shape: tuple[int, int]) -> np.ndarray:
+    """Band index of every frequency of an ``rfft2`` spectrum (-1 for the DC term)."""
+    fy = np.fft.fftfreq(shape[0])[:, None]
+    fx = np.fft.rfftfreq(shape[1])[None, :]
+    radius = np.sqrt(fy**2 + fx**2) / np.sqrt(0.5)  # 0..1
+    angle = np.mod(np.arctan2(fy, fx), np.pi)  # orientation, 0..pi
+    r_band = np.minimum((radius * _RADIAL_BANDS).astype(int), _RADIAL_BANDS - 1)
+    a_band = np.minimum((angle / np.pi * _ANGULAR_BANDS).astype(int), _ANGULAR_BANDS - 1)
+    band = r_band * _ANGULAR_BANDS + a_band
+    band[0, 0] = -1
+    return np.broadcast_to(band, (shape[0], shape[1] // 2 + 1))
+
+
+def _histogram(values: np.ndarray, bins: int, scale: float) -> np.ndarray:
+    """Per-row normalized histogram of ``values`` (n, m) over ``[0, scale]``."""
+    n, m = values.shape
+    index = np.clip((values * np.float32(bins / scale)).astype(np.int64), 0, bins - 1)
+    index += (np.arange(n) * bins)[:, None]
+    counts = np.bincount(index.ravel(), minlength=n * bins).reshape(n, bins)
+    return counts.astype(np.float32) / m
+
+
+def _weighted_histogram(index: np.ndarray, weight: np.ndarray, bins: int) -> np.ndarray:
+    n = index.shape[0]
+    flat = (index.reshape(n, -1) + (np.arange(n) * bins)[:, None]).ravel()
+    sums = np.bincount(flat, weights=weight.reshape(n, -1).ravel(), minlength=n * bins)
+    sums = sums.reshape(n, bins).astype(np.float32)
+    return sums / np.maximum(sums.sum(axis=1, keepdims=True), 1e-6)
+
+
+def _masked_mean(values: np.ndarray, mask: np.ndarray, count: np.ndarray) -> np.ndarray:
+    n = values.shape[0]
+    return (values * mask).reshape(n, -1).sum(axis=1) / count
+
+
+def _chunk_descriptors(images: np.ndarray, grid: int, scale: float) -> np.ndarray:
+    n, height, width, _ = images.shape
+    # Channel-first float32 planes: reductions over the pixel axis are much faster.
+    x = np.ascontiguousarray(np.moveaxis(images[..., :3], -1, 1), dtype=np.float32)
+    channels = x.shape[1]
+    planes = x.reshape(n, channels, -1)  # (n, C, P)
+    feats = []
+
+    def mean(values: np.ndarray) -> np.ndarray:
+        return values.reshape(n, -1).mean(axis=1)
+
+    # Colour statistics and histograms.
+    feats += list(planes.mean(axis=2).T) + list(planes.std(axis=2).T)
+    for c in range(channels):
+        feats += list(_histogram(planes[:, c], _CHANNEL_HIST_BINS, scale).T)
+    if channels == 3:
+        chroma = np.maximum(np.maximum(x[:, 0], x[:, 1]), x[:, 2]) - np.minimum(
+            np.minimum(x[:, 0], x[:, 1]), x[:, 2]
+        )
+        feats += [mean(chroma), chroma.reshape(n, -1).std(axis=1)]
+        bins = np.clip((planes * (_JOINT_BINS / scale)).astype(np.int32), 0, _JOINT_BINS - 1)
+        joint = (bins[:, 0] * _JOINT_BINS + bins[:, 1]) * _JOINT_BINS + bins[:, 2]
+        feats += list(_histogram(joint, _JOINT_BINS**3, _JOINT_BINS**3).T)
+
+    # Layout: grayscale pooled onto a grid (two small matrix products).
+    gray = x.mean(axis=1)  # (n, H, W)
+    pooled = _pool_matrix(height, grid) @ (gray @ _pool_matrix(width, grid).T)
+    feats += list(pooled.reshape(n, -1).T)
+
+    # Texture: gradients, their orientations, and high-frequency energy.
+    gx = np.zeros_like(gray)
+    gy = np.zeros_like(gray)
+    gx[:, :, 1:-1] = (gray[:, :, 2:] - gray[:, :, :-2]) / 2
+    gy[:, 1:-1, :] = (gray[:, 2:, :] - gray[:, :-2, :]) / 2
+    magnitude = np.sqrt(gx**2 + gy**2)
+    feats += [mean(magnitude), mean(np.abs(gx)), mean(np.abs(gy))]
+    orientation = np.arctan2(gy, gx) % np.float32(np.pi)
+    o_index = np.minimum(
+        (orientation * np.float32(_ORIENTATION_BINS / np.pi)).astype(np.int32),
+        _ORIENTATION_BINS - 1,
+    )
+    feats += list(_weighted_histogram(o_index, magnitude, _ORIENTATION_BINS).T)
+    padded = np.pad(gray, ((0, 0), (1, 1), (1, 1)), mode="edge")
+    laplace = (
+        4 * gray
+        - padded[:, :-2, 1:-1]
+        - padded[:, 2:, 1:-1]
+        - padded[:, 1:-1, :-2]
+        - padded[:, 1:-1, 2:]
+    )
+    blur = sum(
+        padded[:, i : i + height, j : j + width] for i in range(3) for j in range(3)
+    ) / np.float32(9.0)
+    residual = (gray - blur) ** 2
+    feats += [mean(np.abs(laplace)), laplace.reshape(n, -1).std(axis=1), mean(residual)]
+
+    # Periodicity: share of spectral energy in radial x angular frequency bands.
+    spectrum = np.abs(np.fft.rfft2(gray - gray.mean(axis=(1, 2), keepdims=True))) ** 2
+    band = _fft_bands((height, width))
+    energy = spectrum.reshape(n, -1) @ _band_matrix(band)
+    energy /= np.maximum(energy.sum(axis=1, keepdims=True), 1e-6)
+    feats += list(energy.T)
+
+    # The object: pixels far from the border (background) colour.
+    border = np.concatenate(
+        [x[:, :, 0], x[:, :, -1], x[:, :, 1:-1, 0], x[:, :, 1:-1, -1]], axis=2
+    )  # (n, C, perimeter)
+    background = np.median(border, axis=2)  # (n, C)
+    distance = np.abs(x[:, 0] - background[:, 0, None, None])
+    for c in range(1, channels):
+        distance = np.maximum(distance, np.abs(x[:, c] - background[:, c, None, None]))
+    mask = (distance > _FOREGROUND_THRESHOLD * scale).astype(np.float32)
+    count = np.maximum(mask.reshape(n, -1).sum(axis=1), 1.0)
+    feats += [
+        mean(mask),
+        _masked_mean(residual, mask, count),
+        _masked_mean(magnitude, mask, count),
+    ]
+    fg_means = [_masked_mean(x[:, c], mask, count) for c in range(channels)]
+    fg_stds = [
+        np.sqrt(np.maximum(_masked_mean(x[:, c] ** 2, mask, count) - fg_means[c] ** 2, 0.0))
+        for c in range(channels)
+    ]
+    feats += fg_means + fg_stds
+    if channels == 3:
+        feats += [_masked_mean(chroma, mask, count)]
+    return np.stack(feats, axis=1).astype(np.float32)
+
+
+def _band_matrix(band: np.ndarray) -> np.ndarray:
+    """A ``(n_frequencies, n_bands)`` 0/1 matrix summing a flat spectrum into its bands."""
+    n_bands = _RADIAL_BANDS * _ANGULAR_BANDS
+    flat = band.ravel()
+    matrix = np.zeros((flat.size, n_bands), dtype=np.float32)
+    keep = flat >= 0
+    matrix[np.flatnonzero(keep), flat[keep]] = 1.0
+    return matrix
+
+
+def image_scale(images: np.ndarray) -> float:
+    """The pixel range of a batch: 1.0 for floats within [0, 1], else 255."""
+    if images.dtype.kind == "f" and images.size and float(images.max()) <= 1.0:
+        return 1.0
+    return 255.0
+
+
+def image_descriptors(images: np.ndarray, grid: int = 8, scale: float = 255.0) -> np.ndarray:
+    """Describe a batch of images with generic colour, layout and texture statistics.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n, H, W, C)
+        Pixels, ``uint8`` or floats. Only the first three channels are used.
+    grid : int, default=8
+        Side of the downsampled grayscale grid.
+    scale : float, default=255.0
+        The pixel range (see :func:`image_scale`); fix it in fit so transform agrees.
+
+    Returns
+    -------
+    ndarray of shape (n, n_descriptors), float32
+        Columns named by :func:`image_descriptor_names`.
+    """
+    chunks = [
+        _chunk_descriptors(images[start : start + _CHUNK], grid, scale)
+        for start in range(0, len(images), _CHUNK)
+    ]
+    if not chunks:
+        shape = images.shape[1:]
+        return np.zeros((0, len(image_descriptor_names(shape, grid))), dtype=np.float32)
+    return np.concatenate(chunks, axis=0)

@@ -1,0 +1,173 @@
+"""A diverse default library of members for the blender, chosen by looking at the data.
+
+The library mixes models that err differently: boosted trees (sequential, low bias), bagged
+randomized trees (averaged, low variance), and a multi-input neural network that reads text
+and images directly. It adapts to the data: the network is left out on tiny data, forests are
+subsampled on large data, and optional boosters join when installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+
+from ._boosting import EarlyStoppedXGBClassifier, EarlyStoppedXGBRegressor
+from ._validation import check_target, ensure_frame
+from .featurize import make_tree_pipeline
+from .roles import resolve_roles
+
+__all__ = ["default_members"]
+
+_TASKS = ("regression", "classification")
+# The network needs enough rows to learn embeddings and convolutions; below this it is noise.
+MIN_ROWS_DEEP = 500
+# Forests draw at most this many rows per tree (bootstrap), keeping fit time bounded.
+MAX_FOREST_SAMPLES = 200_000
+FOREST_TREES = 300
+
+
+def _forests(task: str, n_rows: int, seed: int | None) -> list[tuple[str, BaseEstimator]]:
+    max_samples = None if n_rows <= MAX_FOREST_SAMPLES else MAX_FOREST_SAMPLES / n_rows
+    common = {"n_estimators": FOREST_TREES, "n_jobs": -1, "random_state": seed}
+    if task == "regression":
+        # Half the features per split decorrelates the trees (sklearn's regression default
+        # uses all of them); small leaves keep the trees deep.
+        forest = RandomForestRegressor(
+            max_features=0.5, min_samples_leaf=1, max_samples=max_samples, **common
+        )
+        extra = ExtraTreesRegressor(max_features=0.7, min_samples_leaf=2, **common)
+    else:
+        forest = RandomForestClassifier(
+            max_features="sqrt", min_samples_leaf=1, max_samples=max_samples, **common
+        )
+        extra = ExtraTreesClassifier(max_features="sqrt", min_samples_leaf=1, **common)
+    return [("random_forest", forest), ("extra_trees", extra)]
+
+
+def _optional_boosters(task: str, seed: int | None) -> list[tuple[str, BaseEstimator]]:
+    """LightGBM and CatBoost members, only when those packages are installed."""
+    found = []
+    if importlib.util.find_spec("lightgbm") is not None:
+        import lightgbm
+
+        cls = lightgbm.LGBMRegressor if task == "regression" else lightgbm.LGBMClassifier
+        found.append(
+            (
+                "lightgbm",
+                cls(
+                    n_estimators=600,
+                    learning_rate=0.05,
+                    num_leaves=63,
+                    subsample=0.8,
+                    subsample_freq=1,
+                    colsample_bytree=0.6,
+                    random_state=seed,
+                    verbose=-1,
+                ),
+            )
+        )
+    if importlib.util.find_spec("catboost") is not None:
+        import catboost
+
+        cls = catboost.CatBoostRegressor if task == "regression" else catboost.CatBoostClassifier
+        found.append(
+            ("catboost", cls(iterations=1000, learning_rate=0.05, random_seed=seed, verbose=0))
+        )
+    return found
+
+
+def _deep_member(
+    task: str, roles: Mapping[str, str], seed: int | None
+) -> list[tuple[str, BaseEstimator]]:
+    try:
+        from .deep.estimators import KerasGraphClassifier, KerasGraphRegressor
+    except ImportError:  # the deep package is optional in a minimal install
+        return []
+    cls = KerasGraphRegressor if task == "regression" else KerasGraphClassifier
+    return [("keras_graph", cls(roles=dict(roles), random_state=seed, verbose=0))]
+
+
+def default_members(
+    X: pd.DataFrame,
+    y: object = None,
+    task: str = "regression",
+    roles: Mapping[str, str] | None = None,
+    random_state: int | None = None,
+) -> list[tuple[str, BaseEstimator]]:
+    """A diverse, data-aware library of unfitted members for the blender.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame
+        The training frame (read, never modified): its roles and size pick the members.
+    y : array-like, optional
+        The target; when given it is checked against ``task`` (numeric for regression, at
+        least two classes for classification).
+    task : {"regression", "classification"}, default="regression"
+        What the members predict.
+    roles : dict, optional
+        ``{column: role}`` overrides; every member reads the same resolved roles.
+    random_state : int or None
+        Seeds every member.
+
+    Returns
+    -------
+    list of (str, estimator)
+        Unfitted members, each a scikit-learn estimator taking the DataFrame:
+
+        - ``"xgboost"``: :class:`~blend.MixedFeaturizer` (sparse, NaN kept) + XGBoost with
+          learning rate 0.05, depth 7, row/column subsampling and the number of trees chosen
+          by early stopping on an internal 10% split, then refitted on all rows;
+        - ``"random_forest"`` and ``"extra_trees"``: 300 trees on dense features (text reduced
+          by SVD), half of the features per split for regression;
+        - ``"lightgbm"``/``"catboost"``: only when those packages are installed;
+        - ``"keras_graph"``: the multi-input Keras network, when the data have at least
+          500 rows.
+
+    Examples
+    --------
+    >>> from blend import default_members
+    >>> from blend.datasets import make_clothing
+    >>> X, y, _ = make_clothing(600, random_state=0)
+    >>> [name for name, _ in default_members(X, y)][:3]
+    ['xgboost', 'random_forest', 'extra_trees']
+    """
+    if task not in _TASKS:
+        raise ValueError(f"task must be one of {_TASKS}, got {task!r}.")
+    X = ensure_frame(X)
+    resolved = resolve_roles(X, roles)
+    if all(role == "ignore" for role in resolved.values()):
+        raise ValueError(
+            f"Every column has the role 'ignore' ({resolved}); members need at least one "
+            "used column. Pass roles= to use some."
+        )
+    if y is not None:
+        target = check_target(y)
+        if len(target) != len(X):
+            raise ValueError(f"X has {len(X)} rows but y has {len(target)}; pass matching rows.")
+        if task == "regression" and target.dtype.kind not in "fiub":
+            raise ValueError(
+                f"task='regression' needs a numeric target, got dtype {target.dtype}. "
+                "Use task='classification' for labels."
+            )
+        if task == "classification" and len(np.unique(target)) < 2:
+            raise ValueError("task='classification' needs at least two classes in y.")
+
+    booster = EarlyStoppedXGBRegressor if task == "regression" else EarlyStoppedXGBClassifier
+    members = [("xgboost", booster(random_state=random_state))]
+    members += _forests(task, len(X), random_state)
+    members += _optional_boosters(task, random_state)
+    library = [(name, make_tree_pipeline(model, resolved)) for name, model in members]
+    if len(X) >= MIN_ROWS_DEEP:
+        library += _deep_member(task, resolved, random_state)
+    return library

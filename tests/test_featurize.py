@@ -1,0 +1,378 @@
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from PIL import Image
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import (
+    ExtraTreesRegressor,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import Pipeline
+
+from blend import MixedFeaturizer, make_tree_pipeline
+from blend._boosting import EarlyStoppedXGBClassifier, EarlyStoppedXGBRegressor
+from blend._image_features import image_descriptor_names, image_descriptors
+
+
+def dense(matrix):
+    return matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)
+
+
+def small_frame(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "num": rng.normal(size=n),
+            "cat": pd.Categorical(rng.choice(["a", "b", "c"], size=n)),
+            "text": [f"warm wool coat number {i % 7} with a small hole" for i in range(n)],
+        }
+    )
+
+
+# ----------------------------------------------------------------------------- roles
+
+
+def test_numeric_keeps_nan_or_imputes_with_indicator():
+    X = pd.DataFrame({"x": [1.0, np.nan, 3.0, 0.0], "s": ["1", "2", " 3", None]})
+    roles = {"x": "numeric", "s": "numeric"}
+    kept = MixedFeaturizer(roles=roles).fit_transform(X)
+    assert np.isnan(kept[1, 0]) and kept[3, 0] == 0.0
+    assert list(kept[:3, 1]) == [1.0, 2.0, 3.0] and np.isnan(kept[3, 1])
+    imputer = MixedFeaturizer(roles=roles, missing="impute").fit(X)
+    out = imputer.transform(X)
+    assert not np.isnan(out).any()
+    names = list(imputer.get_feature_names_out())
+    assert names == ["x", "x__missing", "s", "s__missing"]
+    assert out[1, 0] == 1.0 and out[1, 1] == 1.0  # median of 1, 3, 0 is 1
+
+
+def test_ordinal_keeps_category_order_and_maps_unseen_to_nan():
+    X = pd.DataFrame(
+        {"q": pd.Categorical(["lo", "hi", "mid", "lo"], ["lo", "mid", "hi"], ordered=True)}
+    )
+    features = MixedFeaturizer().fit(X)
+    assert list(features.transform(X)[:, 0]) == [0.0, 2.0, 1.0, 0.0]
+    new = pd.DataFrame({"q": ["hi", "unknown", None]})
+    out = features.transform(new)[:, 0]
+    assert out[0] == 2.0 and np.isnan(out[1]) and np.isnan(out[2])
+    assert features.feature_types_ == ["c"]
+    imputed = MixedFeaturizer(missing="impute").fit(X).transform(new)[:, 0]
+    assert list(imputed) == [2.0, -1.0, -1.0]
+
+
+def test_unordered_levels_are_numbered_by_frequency():
+    X = pd.DataFrame({"c": ["b", "a", "b", "c", "b", "a"]})
+    out = MixedFeaturizer(roles={"c": "categorical"}).fit_transform(X)[:, 0]
+    assert list(out) == [0.0, 1.0, 0.0, 2.0, 0.0, 1.0]
+
+
+def test_onehot_with_unseen_level_and_max_categories():
+    X = pd.DataFrame({"c": ["a", "b", "a", "c", "a", "b"]})
+    features = MixedFeaturizer(
+        roles={"c": "categorical"}, categorical="onehot", max_categories=2
+    ).fit(X)
+    assert list(features.get_feature_names_out()) == ["c=a", "c=b"]
+    out = features.transform(pd.DataFrame({"c": ["b", "zzz", "c"]}))
+    np.testing.assert_array_equal(out, [[0, 1], [0, 0], [0, 0]])
+
+
+def test_mixed_types_in_categorical_column_share_a_level():
+    X = pd.DataFrame({"c": pd.Series([1, "1", 2, "2", "x", None], dtype=object)})
+    out = MixedFeaturizer(roles={"c": "categorical"}).fit_transform(X)[:, 0]
+    assert out[0] == out[1] and out[2] == out[3] and np.isnan(out[5])
+
+
+def test_text_tfidf_is_sparse_named_and_tolerates_nan_and_empty():
+    X = pd.DataFrame(
+        {"t": ["red wool coat", "", np.nan, "blue wool scarf", None, "red silk dress"] * 5}
+    )
+    features = MixedFeaturizer(roles={"t": "text"}).fit(X)
+    out = features.transform(X)
+    assert sp.issparse(out)
+    names = list(features.get_feature_names_out())
+    assert names[:2] == ["t__n_chars", "t__n_words"]
+    assert "t__w_wool" in names and any(n.startswith("t__c_") for n in names)
+    wool = names.index("t__w_wool")
+    assert out[0, wool] > 0 and out[1, wool] == 0
+    # Empty and missing texts are empty documents; their length is a stored zero.
+    assert out[2, 0] == 0 and out[2].nnz >= 2
+
+
+def test_text_with_no_vocabulary_gives_length_features_only():
+    X = pd.DataFrame({"t": [np.nan, "", None, ""]})
+    features = MixedFeaturizer(roles={"t": "text"}).fit(X)
+    assert list(features.get_feature_names_out()) == ["t__n_chars", "t__n_words"]
+    assert features.transform(X).shape == (4, 2)
+
+
+def test_text_svd_gives_dense_components():
+    X = small_frame(80)
+    features = MixedFeaturizer(text_svd_components=5, random_state=0).fit(X)
+    out = features.transform(X)
+    assert isinstance(out, np.ndarray)
+    names = list(features.get_feature_names_out())
+    assert names[-5:] == [f"text__svd{i}" for i in range(5)]
+
+
+def test_image_descriptors_are_finite_and_named(clothing_small):
+    X, _, _ = clothing_small
+    features = MixedFeaturizer(roles={c: "ignore" for c in X.columns if "photo" not in c})
+    out = features.fit_transform(X)
+    names = list(features.get_feature_names_out())
+    per_image = len(image_descriptor_names((32, 32, 3), 8))
+    assert out.shape == (len(X), 2 * per_image) and len(names) == out.shape[1]
+    assert np.isfinite(out).all()
+    assert names[0].startswith("photo_front__") and names[-1].startswith("photo_back__")
+
+
+def test_image_descriptors_see_pattern_and_wear():
+    size = 32
+    yy, _ = np.mgrid[0:size, 0:size]
+    plain = np.full((size, size, 3), 120, dtype=np.uint8)
+    striped = plain.copy()
+    striped[(yy // 3) % 2 == 0] = 40
+    noisy = np.clip(plain + np.random.default_rng(0).normal(0, 20, plain.shape), 0, 255)
+    batch = np.stack([plain, striped, noisy.astype(np.uint8)])
+    names = image_descriptor_names(batch.shape[1:], 8)
+    feats = dict(zip(names, image_descriptors(batch).T))
+    # Horizontal stripes: vertical gradients, no horizontal ones.
+    assert feats["grad_y_mean"][1] > 5 * feats["grad_x_mean"][1]
+    assert feats["residual_energy"][2] > feats["residual_energy"][0]
+
+
+def test_image_paths_and_arrays_give_identical_features(clothing_paths):
+    X, _, _ = clothing_paths
+    arrays = X.copy()
+    for column in ("photo_front", "photo_back"):
+        arrays[column] = [np.asarray(Image.open(p).convert("RGB")) for p in X[column]]
+    only = {c: "ignore" for c in X.columns if "photo" not in c}
+    from_paths = MixedFeaturizer(roles=only).fit_transform(X)
+    from_arrays = MixedFeaturizer(roles=only).fit_transform(arrays)
+    np.testing.assert_array_equal(from_paths, from_arrays)
+
+
+# ----------------------------------------------------------------------------- paths and names
+
+
+def test_sparse_and_dense_outputs_agree(clothing_small):
+    X, _, _ = clothing_small
+    sparse = MixedFeaturizer(sparse_output=True).fit_transform(X)
+    dense_out = MixedFeaturizer(sparse_output=False).fit_transform(X)
+    assert sp.issparse(sparse) and isinstance(dense_out, np.ndarray)
+    np.testing.assert_array_equal(sparse.toarray(), dense_out)
+    assert dense_out.dtype == np.float32
+
+
+def test_sparse_output_stores_numeric_zeros_and_nan_explicitly():
+    X = pd.DataFrame({"x": [0.0, np.nan, 2.0], "t": ["a b c", "d e f", "a d e"]})
+    out = MixedFeaturizer(roles={"t": "text"}).fit_transform(X)
+    assert sp.issparse(out)
+    column = out[:, 0]
+    assert column.nnz == 3  # 0.0 and NaN are stored, so XGBoost reads 0 as a value
+    assert column.data[0] == 0.0 and np.isnan(column.data[1])
+
+
+def test_auto_output_is_dense_without_text():
+    X = small_frame().drop(columns="text")
+    assert isinstance(MixedFeaturizer().fit_transform(X), np.ndarray)
+
+
+def test_feature_names_name_their_source_column(clothing_small):
+    X, y, _ = clothing_small
+    features = MixedFeaturizer().fit(X, y)
+    names = features.get_feature_names_out()
+    assert len(names) == features.transform(X.head(3)).shape[1]
+    assert len(set(names)) == len(names)
+    used = [c for c, r in features.roles_.items() if r != "ignore"]
+    assert all(any(n == c or n.startswith(f"{c}__") for c in used) for n in names)
+
+
+def test_reordered_and_extra_columns_are_fine_missing_ones_raise():
+    X = small_frame()
+    features = MixedFeaturizer().fit(X)
+    expected = dense(features.transform(X))
+    shuffled = X[["text", "cat", "num"]].assign(extra=1)
+    np.testing.assert_array_equal(dense(features.transform(shuffled)), expected)
+    with pytest.raises(ValueError, match="cat"):
+        features.transform(X.drop(columns="cat"))
+
+
+def test_pickle_and_clone_round_trip(clothing_small):
+    X = clothing_small[0].head(100)
+    features = MixedFeaturizer(text_max_chars=50).fit(X)
+    restored = pickle.loads(pickle.dumps(features))
+    np.testing.assert_array_equal(dense(restored.transform(X)), dense(features.transform(X)))
+    fresh = clone(features)
+    assert fresh.get_params() == features.get_params()
+    assert not hasattr(fresh, "encoders_")
+
+
+def test_inside_column_transformer_and_pipeline():
+    X = small_frame(80)
+    y = X["num"].to_numpy() * 2
+    ct = ColumnTransformer(
+        [("mixed", MixedFeaturizer(sparse_output=False), ["cat", "text"])],
+        remainder="passthrough",
+    )
+    out = ct.fit_transform(X)
+    assert out.shape[0] == 80
+    assert any(name.startswith("mixed__text__") for name in ct.get_feature_names_out())
+    model = Pipeline([("f", MixedFeaturizer()), ("m", Ridge())]).fit(X.drop(columns="text"), y)
+    assert model.predict(X.drop(columns="text")).shape == (80,)
+
+
+def test_pandas_output_for_dense_matrices():
+    X = small_frame().drop(columns="text")
+    out = MixedFeaturizer().set_output(transform="pandas").fit_transform(X)
+    assert list(out.columns) == ["num", "cat"]
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def test_images_of_another_size_raise_naming_the_column():
+    X = pd.DataFrame({"img": [np.zeros((8, 8, 3), dtype=np.uint8)] * 4})
+    features = MixedFeaturizer().fit(X)
+    with pytest.raises(ValueError, match="img"):
+        features.transform(pd.DataFrame({"img": [np.zeros((16, 16, 3), dtype=np.uint8)]}))
+
+
+def test_all_nan_columns_are_ignored_or_kept_when_forced():
+    X = small_frame().assign(empty=np.nan)
+    features = MixedFeaturizer().fit(X)
+    assert features.roles_["empty"] == "ignore"
+    assert "empty" not in features.get_feature_names_out()
+    forced = MixedFeaturizer(roles={"empty": "numeric"}, missing="impute").fit(X)
+    out = dense(forced.transform(X))
+    names = list(forced.get_feature_names_out())
+    assert (out[:, names.index("empty")] == 0).all()
+
+
+def test_non_numeric_value_in_numeric_column_raises_naming_it():
+    X = small_frame()
+    features = MixedFeaturizer().fit(X)
+    bad = X.astype({"num": object})
+    bad.loc[3, "num"] = "oops"
+    with pytest.raises(ValueError, match="'num'"):
+        features.transform(bad)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"categorical": "target"},
+        {"missing": "drop"},
+        {"sparse_output": "yes"},
+        {"text_max_words": -1},
+        {"text_svd_components": 0},
+        {"image_grid": 0},
+    ],
+)
+def test_bad_parameters_raise(params):
+    with pytest.raises(ValueError):
+        MixedFeaturizer(**params).fit(small_frame())
+
+
+def test_only_ignored_columns_raise():
+    X = pd.DataFrame({"id": [f"SKU{i}" for i in range(30)]})
+    with pytest.raises(ValueError, match="ignore"):
+        MixedFeaturizer().fit(X)
+
+
+def test_transform_before_fit_raises():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        MixedFeaturizer().transform(small_frame())
+
+
+# ----------------------------------------------------------------------------- pipelines
+
+
+def test_make_tree_pipeline_configures_each_model(clothing_small):
+    from xgboost import XGBClassifier, XGBRegressor
+
+    X, y, _ = clothing_small
+    X, y = X.head(120), y.head(120)
+    label = (y > y.median()).map({True: "dear", False: "cheap"})
+    cases = [
+        (XGBRegressor(n_estimators=20), y, True),
+        (XGBClassifier(n_estimators=20), (y > y.median()).astype(int), True),
+        (RandomForestRegressor(n_estimators=10, random_state=0), y, False),
+        (RandomForestClassifier(n_estimators=10, random_state=0), label, False),
+        (ExtraTreesRegressor(n_estimators=10, random_state=0), y, False),
+        (HistGradientBoostingRegressor(max_iter=20), y, False),
+        (Ridge(), y, False),
+    ]
+    for estimator, target, sparse_expected in cases:
+        pipe = make_tree_pipeline(estimator)
+        pipe.fit(X, target)
+        assert pipe.predict(X.head(5)).shape == (5,)
+        assert pipe.named_steps["features"].sparse_output_ is sparse_expected
+    ridge = make_tree_pipeline(Ridge()).fit(X, y)
+    assert ridge.named_steps["features"].missing == "impute"
+    assert not np.isnan(ridge[:-1].transform(X)).any()
+
+
+def test_make_tree_pipeline_rejects_non_estimators():
+    with pytest.raises(TypeError):
+        make_tree_pipeline("xgboost")
+
+
+def test_tree_pipeline_pickles_and_clones(clothing_small):
+    X, y = clothing_small[0].head(100), clothing_small[1].head(100)
+    pipe = make_tree_pipeline(RandomForestRegressor(n_estimators=5, random_state=0)).fit(X, y)
+    restored = pickle.loads(pickle.dumps(pipe))
+    np.testing.assert_array_equal(restored.predict(X), pipe.predict(X))
+    assert clone(pipe).get_params()["model__n_estimators"] == 5
+
+
+# ----------------------------------------------------------------------------- early stopping
+
+
+def test_early_stopped_xgb_regressor_picks_trees_and_clones():
+    from xgboost import XGBRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 4))
+    y = X[:, 0] * 2 + rng.normal(0, 0.1, 400)
+    booster = XGBRegressor(n_estimators=500, learning_rate=0.3, max_depth=3)
+    model = EarlyStoppedXGBRegressor(booster, random_state=0, early_stopping_rounds=20)
+    model.fit(X, y)
+    assert 1 <= model.best_n_estimators_ < 500
+    assert model.estimator_.n_estimators == model.best_n_estimators_
+    assert np.sqrt(np.mean((model.predict(X) - y) ** 2)) < 0.5
+    params = clone(model).get_params()
+    assert params["early_stopping_rounds"] == 20 and params["estimator__max_depth"] == 3
+    again = clone(model).fit(X, y)
+    np.testing.assert_allclose(again.predict(X), model.predict(X))
+
+
+def test_early_stopped_xgb_classifier_with_string_labels_and_tiny_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    y = np.where(X[:, 0] > 0, "yes", "no")
+    model = EarlyStoppedXGBClassifier(random_state=0, early_stopping_rounds=10, refit=False)
+    model.fit(X, y)
+    assert set(model.predict(X)) <= {"yes", "no"}
+    np.testing.assert_allclose(model.predict_proba(X).sum(axis=1), 1, rtol=1e-5)
+    assert (model.predict(X) == y).mean() > 0.9
+    tiny = EarlyStoppedXGBClassifier(random_state=0).fit(X[:50], y[:50])
+    assert tiny.best_n_estimators_ == 300
+    with pytest.raises(ValueError, match="single class"):
+        EarlyStoppedXGBClassifier().fit(X, np.zeros(300))
+
+
+def test_early_stopped_xgb_bad_parameters():
+    X, y = np.zeros((300, 2)), np.zeros(300)
+    with pytest.raises(ValueError, match="validation_fraction"):
+        EarlyStoppedXGBRegressor(validation_fraction=0.9).fit(X, y)
+    with pytest.raises(ValueError, match="early_stopping_rounds"):
+        EarlyStoppedXGBRegressor(early_stopping_rounds=0).fit(X, y)
