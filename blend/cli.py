@@ -377,6 +377,17 @@ def _estimator_for(kind: str, classification: bool):
 
 
 def _set_params(cfg: _Config, estimator, params: dict, key_path: list):
+    valid = sorted(estimator.get_params(deep=False))
+    for key in params:
+        # strict: XGBoost would silently accept (and ignore) a misspelt keyword
+        if key.split("__")[0] not in valid:
+            close = difflib.get_close_matches(key, valid, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise cfg.error(
+                [*key_path, "params", key],
+                f"{type(estimator).__name__} has no parameter {key!r}.{hint} "
+                f"Valid parameters: {', '.join(valid)}.",
+            )
     try:
         estimator.set_params(**params)
     except (ValueError, TypeError) as err:

@@ -600,7 +600,7 @@ def _not_format(name: str, data: bytes, expected: str) -> str:
         what = "looks like a Python pickle, which blend never writes and never loads"
     else:
         what = f"starts with {data[:8]!r}"
-    return f"Refusing to load member {name!r}: it is not {expected} ({what})."
+    return f"Refusing to load {name!r}: it is not {expected} ({what})."
 
 
 # ---------------------------------------------------------------------------------------------
@@ -845,8 +845,6 @@ def load(path: str | os.PathLike) -> Any:
     >>> import blend
     >>> model = blend.load("model.blend")  # doctest: +SKIP
     """
-    import skops.io as sio
-
     with _open_archive(path) as archive:
         manifest = _manifest(archive)
         _check_versions(manifest.get("versions") or {})
@@ -859,5 +857,7 @@ def load(path: str | os.PathLike) -> Any:
                 if name != "schema.json" and not name.endswith((".npy", ".bin")):
                     raise UnsafeModelError(f"{_GRAPH} holds an unexpected file {name!r}.")
         trusted = _vet_graph(data)
+        import skops.io as sio  # imported late: it enumerates every scikit-learn estimator
+
         graph = sio.loads(data, trusted=trusted)
         return _Loader(archive, manifest).resolve(graph)

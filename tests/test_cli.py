@@ -1,0 +1,266 @@
+"""The ``blend`` command, run in subprocesses as a user would, plus config errors in-process."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from blend.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, load_config, main
+
+pytest.importorskip("blend.blender")
+pytest.importorskip("blend.featurize")
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = Path(sys.executable).parent / "blend"
+
+
+def _blend_cmd() -> list[str]:
+    """The installed console script when there is one, else ``python -m blend.cli``."""
+    if SCRIPT.exists():
+        return [str(SCRIPT)]
+    return [sys.executable, "-m", "blend.cli"]
+
+
+def run_blend(*args, cwd=None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "MPLBACKEND": "Agg"}
+    return subprocess.run(
+        [*_blend_cmd(), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+CONFIG = """\
+[data]
+path = "diamonds.csv"
+target = "price"
+test_size = 0.25
+random_state = 0
+
+[roles]
+cut = "categorical"
+
+[blend]
+method = "caruana"
+cv = 3
+random_state = 0
+n_jobs = 1
+
+[output]
+folder = "out"
+model = "model.blend"
+
+[[members]]
+name = "xgb"
+kind = "xgboost"
+params = { n_estimators = 30, max_depth = 3, random_state = 0, n_jobs = 1 }
+
+[[members]]
+name = "rf"
+kind = "random_forest"
+params = { n_estimators = 10, random_state = 0, n_jobs = 1 }
+
+[[members]]
+name = "lin"
+kind = "linear"
+"""
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    from blend.datasets import load_diamonds
+
+    folder = tmp_path_factory.mktemp("cli")
+    X, y = load_diamonds()
+    frame = X.assign(price=y).sample(400, random_state=0).reset_index(drop=True)
+    frame.to_csv(folder / "diamonds.csv", index=False)
+    (folder / "config.toml").write_text(CONFIG)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def trained(workdir):
+    result = run_blend("train", workdir / "config.toml")
+    assert result.returncode == EXIT_OK, result.stderr
+    return workdir, result
+
+
+def _write_config(folder: Path, text: str, name: str = "bad.toml") -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def test_help_for_every_command():
+    for args in ([], ["train"], ["predict"], ["report"]):
+        result = run_blend(*args, "--help")
+        assert result.returncode == EXIT_OK, result.stderr
+        assert "usage: blend" in result.stdout
+        assert "exit codes" in result.stdout
+    assert run_blend().returncode == EXIT_USAGE  # no command
+    assert run_blend("frobnicate").returncode == EXIT_USAGE
+
+
+def test_train_writes_model_and_report(trained):
+    folder, result = trained
+    out = folder / "out"
+    for name in (
+        "model.blend",
+        "leaderboard.csv",
+        "metrics.json",
+        "error_correlation.png",
+        "ambiguity.png",
+        "predicted_vs_true.png",
+        "holdout_predictions.csv",
+    ):
+        assert (out / name).is_file(), name
+    board = pd.read_csv(out / "leaderboard.csv")
+    assert set(board["member"]) == {"xgb", "rf", "lin"}
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["task"] == "regression" and metrics["n_test"] == 100
+    assert 0 < metrics["holdout"]["rmse"] < pd.read_csv(folder / "diamonds.csv")["price"].std()
+    assert abs(sum(metrics["weights"].values()) - 1) < 1e-9
+    assert "xgb" in result.stdout and "held-out" in result.stdout
+
+
+def test_predict_in_fresh_process_reproduces_training_predictions(trained):
+    folder, _ = trained
+    held = pd.read_csv(folder / "out" / "holdout_predictions.csv")
+    data = pd.read_csv(folder / "diamonds.csv").iloc[held["row"]]
+    data.drop(columns=["price"]).to_csv(folder / "new.csv", index=False)
+    result = run_blend(
+        "predict", folder / "out" / "model.blend", folder / "new.csv", "-o", folder / "pred.csv"
+    )
+    assert result.returncode == EXIT_OK, result.stderr
+    predicted = pd.read_csv(folder / "pred.csv")["prediction"].to_numpy()
+    # the in-memory model's predictions, written by `blend train` before saving mattered
+    assert np.array_equal(predicted, held["y_pred"].to_numpy())
+
+
+def test_report_prints_leaderboard_and_writes_plots(trained, tmp_path):
+    folder, _ = trained
+    result = run_blend("report", folder / "out" / "model.blend", "--output", tmp_path / "rep")
+    assert result.returncode == EXIT_OK, result.stderr
+    assert re.search(r"^\s*rf\s", result.stdout, flags=re.M)
+    for name in ("leaderboard.csv", "error_correlation.png", "ambiguity.png"):
+        assert (tmp_path / "rep" / name).stat().st_size > 1000 or name.endswith(".csv")
+    # held-out predictions next to the model give the scatter plot too
+    assert (tmp_path / "rep" / "predicted_vs_true.png").is_file()
+
+
+def test_predict_refuses_unsafe_model_with_exit_1(workdir, tmp_path):
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.blend"
+    evil.write_bytes(pickle.dumps(_Marker(str(marker))))
+    result = run_blend("predict", evil, workdir / "diamonds.csv", "-o", tmp_path / "p.csv")
+    assert result.returncode == EXIT_FAILURE
+    assert "pickle" in result.stderr
+    assert not marker.exists() and not (tmp_path / "p.csv").exists()
+
+
+class _Marker:
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_bad_config_exit_code_in_subprocess(workdir):
+    bad = _write_config(workdir, CONFIG.replace("cv = 3", "cv = 3\nmethd = 'nnls'"))
+    result = run_blend("train", bad)
+    assert result.returncode == EXIT_USAGE
+    line = bad.read_text().splitlines().index("methd = 'nnls'") + 1
+    assert f"line {line}" in result.stderr and "methd" in result.stderr
+    assert "Did you mean 'method'" in result.stderr
+
+
+# -- config errors, in-process (fast) -----------------------------------------------------------
+
+
+def _line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "message"),
+    [
+        ('method = "caruana"', 'method = "best"', 'method = "best"', "not one of caruana"),
+        ("cv = 3", "cv = 'three'", "cv = 'three'", "expected int"),
+        ('kind = "random_forest"', 'kind = "random_frost"', "random_frost", "random_forest"),
+        ("max_depth = 3,", "max_dept = 3,", "max_dept", "max_dept"),
+        ('cut = "categorical"', 'cut = "colour"', 'cut = "colour"', "not a role"),
+        ('model = "model.blend"', 'model = "../../escape.blend"', "escape.blend", "escapes"),
+        ('model = "model.blend"', 'model = "/tmp/abs.blend"', "abs.blend", "escapes"),
+        ('target = "price"', 'target = "prize"', 'target = "prize"', "not in diamonds.csv"),
+        ("test_size = 0.25", "test_size = 1.5", "test_size = 1.5", "not in [0, 1)"),
+    ],
+)
+def test_config_errors_name_key_and_line(workdir, capsys, old, new, needle, message):
+    text = CONFIG.replace(old, new)
+    assert text != CONFIG
+    bad = _write_config(workdir, text, "bad_inproc.toml")
+    code = main(["train", str(bad)])
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE, err
+    assert f"line {_line_of(text, needle)}" in err, err
+    assert message in err
+    assert not (workdir / "escape.blend").exists() and not Path("/tmp/abs.blend").exists()
+
+
+def test_toml_syntax_error_has_line(workdir, capsys):
+    text = CONFIG.replace("cv = 3", "cv = = 3")
+    bad = _write_config(workdir, text, "syntax.toml")
+    assert main(["train", str(bad)]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "invalid TOML" in err and f"line {_line_of(text, 'cv = = 3')}" in err
+
+
+def test_missing_sections_and_files(workdir, capsys):
+    assert main(["train", str(workdir / "nope.toml")]) == EXIT_USAGE
+    assert "no such config file" in capsys.readouterr().err
+    bad = _write_config(workdir, "[output]\nfolder = 'x'\n", "nodata.toml")
+    assert main(["train", str(bad)]) == EXIT_USAGE
+    assert "[data]" in capsys.readouterr().err or "data" in capsys.readouterr().err
+    bad = _write_config(workdir, CONFIG.replace("diamonds.csv", "missing.csv"), "nofile.toml")
+    assert main(["train", str(bad)]) == EXIT_USAGE
+    assert "no data file" in capsys.readouterr().err
+    assert main(["predict", "m.blend", str(workdir / "missing.csv"), "-o", "p.csv"]) == EXIT_USAGE
+
+
+def test_load_config_normalizes(workdir):
+    settings = load_config(workdir / "config.toml")
+    assert settings["folder"] == (workdir / "out").resolve()
+    assert [m["name"] for m in settings["members"]] == ["xgb", "rf", "lin"]
+    assert settings["roles"] == {"cut": "categorical"}
+    assert settings["blend"]["cv"] == 3
+
+
+def test_example_configs_are_valid():
+    examples = sorted((ROOT / "examples").glob("*.toml"))
+    assert examples, "examples/*.toml missing"
+    for path in examples:
+        settings = load_config(path)
+        assert settings["members"]
+
+
+def test_output_override_keeps_name_checks(workdir, tmp_path):
+    # --output moves the folder; file names in the config are still checked
+    text = CONFIG.replace('model = "model.blend"', 'model = "sub/../../x.blend"')
+    bad = _write_config(workdir, text, "override.toml")
+    assert main(["train", str(bad), "--output", str(tmp_path)]) == EXIT_USAGE
+    assert not any(tmp_path.parent.glob("x.blend"))
+    shutil.rmtree(tmp_path, ignore_errors=True)
