@@ -445,11 +445,15 @@ def test_caching_fits_only_new_member_and_resumes(friedman, tmp_path):
     memory = joblib.Memory(tmp_path / "resume", verbose=0)
     stopper = [("e", Counting(tag="e")), ("f", _FailOnce(tag="f", marker=float(X[-1, 0])))]
     with pytest.raises(RuntimeError, match="interruption"):
-        BlendRegressor(stopper, "mean", cv=3, memory=memory, n_jobs=1, on_error="raise").fit(X, y)
+        BlendRegressor(stopper, method="mean", cv=3, memory=memory, n_jobs=1, on_error="raise").fit(
+            X, y
+        )
     done = dict(Counting.fits)
     assert done["e"] == 3 and done.get("f", 0) < 3
     Counting.fits.clear()
-    BlendRegressor(stopper, "mean", cv=3, memory=memory, n_jobs=1, on_error="raise").fit(X, y)
+    BlendRegressor(stopper, method="mean", cv=3, memory=memory, n_jobs=1, on_error="raise").fit(
+        X, y
+    )
     assert Counting.fits == {"e": 1, "f": 3 - done.get("f", 0) + 1}  # the rest + the refits
 
 
