@@ -1,0 +1,108 @@
+"""Wide & Deep benchmark: joint model against its wide and deep parts, and on diamonds.
+
+1. ``make_clothing`` (price has a brand x condition interaction; text and photos carry effects
+   only the deep part can see), held-out 20%: the joint model, its wide part alone
+   (``deep=None``) and its deep part alone (``wide=False``), with the same epoch budget and
+   the same seed. The joint RMSE should be below both parts'.
+2. Diamonds (log price, rows shuffled with ``RandomState(0).permutation``, first 80% train):
+   the joint model next to the deep member (``KerasGraphRegressor``) and the tree member
+   (early-stopped XGBoost from ``blend.default_members``).
+
+Run: ``.venv/bin/python bench/bench_wide_deep.py [--rows 6000] [--epochs 30] [--skip-diamonds]``.
+Times are wall-clock seconds on whatever machine runs it (shared CPUs inflate them); the
+ratios compare models measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+
+from blend import KerasGraphRegressor, WideDeepRegressor, make_tree_pipeline
+from blend._boosting import EarlyStoppedXGBRegressor
+from blend.datasets import load_diamonds, make_clothing
+
+
+def rmse(a, b) -> float:
+    return float(np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2)))
+
+
+def run(name: str, model, X_train, y_train, X_test, y_test) -> dict:
+    start = time.perf_counter()
+    model.fit(X_train, y_train)
+    seconds = time.perf_counter() - start
+    score = rmse(model.predict(X_test), y_test)
+    epochs = len(model.history_["loss"]) if hasattr(model, "history_") else None
+    print(f"  {name:<22} RMSE {score:.4f}   fit {seconds:6.1f} s   epochs run {epochs}", flush=True)
+    return {"rmse": score, "seconds": seconds, "model": model}
+
+
+def clothing(rows: int, epochs: int, seed: int) -> None:
+    X, y, noise = make_clothing(rows, random_state=seed)
+    cut = int(rows * 0.8)
+    parts = (X.iloc[:cut], y[:cut], X.iloc[cut:], y[cut:])
+    print(f"make_clothing({rows}): train {cut}, test {rows - cut}, noise floor {noise}")
+    common = {"epochs": epochs, "random_state": seed, "crosses": "auto"}
+    results = {
+        "joint": run("wide & deep (joint)", WideDeepRegressor(**common), *parts),
+        "wide": run("wide only (deep=None)", WideDeepRegressor(deep=None, **common), *parts),
+        "deep": run("deep only (wide=False)", WideDeepRegressor(wide=False, **common), *parts),
+        "ftrl": run(
+            "joint, FTRL wide",
+            WideDeepRegressor(wide_optimizer="ftrl", wide_l1=1e-3, **common),
+            *parts,
+        ),
+    }
+    joint = results["joint"]
+    print(f"  crosses found: {joint['model'].encoder_.wide.crosses_}")
+    print("  top wide features:")
+    print(joint["model"].wide_importance().head(6).to_string(index=False))
+    for part in ("wide", "deep"):
+        ratio = joint["rmse"] / results[part]["rmse"]
+        print(f"  joint / {part}-only RMSE ratio: {ratio:.3f}")
+
+
+def diamonds(epochs: int, seed: int) -> None:
+    X, y = load_diamonds(log_price=True)
+    order = np.random.RandomState(0).permutation(len(X))
+    cut = int(len(X) * 0.8)
+    train, test = order[:cut], order[cut:]
+    parts = (X.iloc[train], y[train], X.iloc[test], y[test])
+    print(f"diamonds (log price): train {len(train)}, test {len(test)}")
+    options = {"epochs": epochs, "batch_size": 512, "random_state": seed}
+    results = {
+        "xgboost": run(
+            "xgboost (tree member)",
+            make_tree_pipeline(EarlyStoppedXGBRegressor(random_state=seed)),
+            *parts,
+        ),
+        "deep": run("keras graph (deep)", KerasGraphRegressor(**options), *parts),
+        "joint": run("wide & deep (joint)", WideDeepRegressor(**options), *parts),
+    }
+    print(f"  crosses found: {results['joint']['model'].encoder_.wide.crosses_}")
+    for other in ("deep", "xgboost"):
+        ratio = results["joint"]["rmse"] / results[other]["rmse"]
+        print(f"  joint / {other} RMSE ratio: {ratio:.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=6000)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-diamonds", action="store_true")
+    parser.add_argument("--skip-clothing", action="store_true")
+    args = parser.parse_args()
+    if not args.skip_clothing:
+        clothing(args.rows, args.epochs, args.seed)
+    if not args.skip_diamonds:
+        diamonds(args.epochs, args.seed)
+
+
+if __name__ == "__main__":
+    main()

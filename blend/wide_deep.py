@@ -1,0 +1,497 @@
+"""Wide & Deep joint models (Cheng et al. 2016): a sparse linear part and a deep graph, one loss.
+
+:class:`WideDeepRegressor` and :class:`WideDeepClassifier` are the deep estimators of
+:mod:`blend.deep.estimators` (same fit loop, routed parameters, validation, compiled predict
+path, pickling) with a *wide* part added to their graph: a linear model over one-hot
+categoricals, quantile-bucketized numerics, hashed crosses of categoricals and, optionally, the
+leaves of boosted trees (He et al. 2014), encoded by :class:`blend.wide.encoder.WideEncoder`
+and computed by :class:`blend.wide.layers.WideLinear`. The wide logit is added to the deep
+head's logit *before* the output activation, so both parts train jointly on one loss.
+
+Ablations with the same budget: ``deep=None`` trains the wide part alone, ``wide=False`` the
+deep part alone.
+
+Optimizers: by default one optimizer (``optimizer``, Adam) trains everything. With
+``wide_optimizer="ftrl"`` the wide weights get FTRL-Proximal with L1 (as in the paper) and the
+deep weights keep ``optimizer``, through Keras 3's ``keras.optimizers.MultiOptimizer`` (which
+routes each variable by its path); it is backend-agnostic Keras code, tested here on
+TensorFlow, the backend CI runs.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+
+from .deep.estimators import (
+    _ATTRIBUTES_DOC,
+    KerasGraphClassifier,
+    KerasGraphRegressor,
+    _keras,
+)
+from .wide.encoder import WIDE_INPUT, JointEncoder, WideEncoder
+
+__all__ = ["WideDeepClassifier", "WideDeepRegressor"]
+
+WIDE_LAYER = "wide_linear"
+_FTRL_MAX_RATE = 0.2  # tf.estimator's linear default: min(0.2, 1 / sqrt(n_fields))
+
+
+class _WideDeepMixin:
+    """Wide part, joint graph, two optimizers and wide-weight inspection for both tasks."""
+
+    _blend_expensive = True
+
+    @property
+    def graph(self):
+        # KerasGraphBase validates and reads `graph`; here the deep graph is called `deep`.
+        return "auto" if self.deep is None else self.deep
+
+    def _wide_params(self, crosses, deep, wide, gbdt_leaves, wide_optimizer, wide_learning_rate,
+                     wide_l1, wide_l2, max_crosses, cross_buckets, numeric_buckets,
+                     gbdt_params) -> None:  # fmt: skip
+        self.crosses = crosses
+        self.deep = deep
+        self.wide = wide
+        self.gbdt_leaves = gbdt_leaves
+        self.wide_optimizer = wide_optimizer
+        self.wide_learning_rate = wide_learning_rate
+        self.wide_l1 = wide_l1
+        self.wide_l2 = wide_l2
+        self.max_crosses = max_crosses
+        self.cross_buckets = cross_buckets
+        self.numeric_buckets = numeric_buckets
+        self.gbdt_params = gbdt_params
+
+    # ------------------------------------------------------------------ validation
+    def _check_params(self) -> None:
+        from .deep.branches import GRAPHS
+
+        super()._check_params()
+        if not isinstance(self.wide, bool):
+            raise ValueError(f"wide must be True or False, got {self.wide!r}.")
+        if self.deep is not None and not callable(self.deep) and self.deep not in GRAPHS:
+            raise ValueError(
+                f"deep must be None (wide only), one of {GRAPHS} or a callable, got {self.deep!r}."
+            )
+        if self.deep is None and not self.wide:
+            raise ValueError("deep=None and wide=False leave nothing to train; enable one part.")
+        if self.gbdt_leaves and not self.wide:
+            raise ValueError("gbdt_leaves=True feeds the wide part; it needs wide=True.")
+        for name in ("wide_l1", "wide_l2"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Real) or value < 0:
+                raise ValueError(f"{name} must be a non-negative number, got {value!r}.")
+        rate = self.wide_learning_rate
+        if rate is not None and not (isinstance(rate, numbers.Real) and rate > 0):
+            raise ValueError(f"wide_learning_rate must be None or positive, got {rate!r}.")
+
+    # ------------------------------------------------------------------ hooks
+    def _encode_targets(self, y, X):
+        targets = super()._encode_targets(y, X)
+        self._wide_target = targets  # for crosses="auto" and the trees; dropped after fit
+        return targets
+
+    def _make_encoder(self) -> JointEncoder:
+        deep = super()._make_encoder() if self.deep is not None else None
+        wide = None
+        if self.wide:
+            wide = WideEncoder(
+                self.roles,
+                crosses=self.crosses,
+                max_crosses=self.max_crosses,
+                cross_buckets=self.cross_buckets,
+                numeric_buckets=self.numeric_buckets,
+                gbdt_leaves=self.gbdt_leaves,
+                gbdt_params=self.gbdt_params,
+                task=self._task,
+                random_state=self._seed(),
+            )
+        return JointEncoder(deep, wide, getattr(self, "_wide_target", None))
+
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        """Fit the wide and deep parts jointly (see :meth:`KerasGraphBase.fit`).
+
+        The wide part's crosses (``"auto"``) and boosted trees are learned from all the rows
+        passed, including the internal validation split; ``sample_weight`` weighs the loss only.
+        """
+        try:
+            return super().fit(X, y, sample_weight=sample_weight, **fit_params)
+        finally:
+            self.__dict__.pop("_wide_target", None)
+
+    def _build_model(self, specs):
+        from keras import layers
+
+        from .wide.layers import WideLinear
+
+        keras = _keras()
+        deep_specs = [s for s in specs if s.name != WIDE_INPUT]
+        inputs, features = {}, None
+        if self.deep is not None:
+            from .deep.branches import build_body, make_inputs
+
+            if callable(self.deep):
+                inputs = make_inputs(deep_specs)
+                body = self.deep(deep_specs)
+                if not isinstance(body, keras.Model):
+                    raise TypeError(
+                        f"deep={self.deep!r} returned {type(body).__name__}; a deep callable "
+                        "must return a keras.Model from the inputs named by the specs (a dict) "
+                        "to a feature vector."
+                    )
+                features = body(inputs)
+            else:
+                inputs, features = build_body(deep_specs, self.deep, **self._routed("model__"))
+        extra = None
+        if self.wide:
+            (spec,) = [s for s in specs if s.name == WIDE_INPUT]
+            ids = keras.Input(shape=spec.shape, dtype="int32", name=WIDE_INPUT)
+            inputs[WIDE_INPUT] = ids
+            ftrl = self._wide_optimizer_name() == "ftrl"
+            logit = WideLinear(
+                spec.vocab_size,
+                self._logit_units(),
+                use_bias=features is None,  # the deep head has the bias in joint models
+                l1=0.0 if ftrl else self.wide_l1,
+                l2=0.0 if ftrl else self.wide_l2,
+                name=WIDE_LAYER,
+            )(ids)
+            extra = {"output": logit}
+        if features is None:
+            outputs = self._activation(layers, extra["output"])
+        else:
+            outputs = self._make_outputs(features, extra)
+        return keras.Model(inputs, outputs, name=self._model_name())
+
+    def _wide_optimizer_name(self) -> str | None:
+        opt = self.wide_optimizer
+        return opt.lower() if isinstance(opt, str) else None
+
+    def _make_optimizer(self):
+        keras = _keras()
+        deep_optimizer = super()._make_optimizer()
+        if self.wide_optimizer is None or not self.wide:
+            return deep_optimizer
+        wide_optimizer = self._make_wide_optimizer()
+        if self.deep is None:
+            return wide_optimizer
+        routes = keras.optimizers.OptimizerMap(deep_optimizer, {f"{WIDE_LAYER}/.*": wide_optimizer})
+        return keras.optimizers.MultiOptimizer(routes)
+
+    def _make_wide_optimizer(self):
+        keras = _keras()
+        opt = self.wide_optimizer
+        n_fields = len(self.encoder_.wide.fields_)
+        rate = self.wide_learning_rate
+        if self._wide_optimizer_name() == "ftrl":
+            return keras.optimizers.Ftrl(
+                learning_rate=rate or min(_FTRL_MAX_RATE, 1.0 / np.sqrt(n_fields)),
+                l1_regularization_strength=self.wide_l1,
+                l2_regularization_strength=self.wide_l2,
+            )
+        options = {} if rate is None else {"learning_rate": rate}
+        if isinstance(opt, str):
+            return keras.optimizers.get({"class_name": opt, "config": options})
+        if isinstance(opt, type):
+            return opt(**options)
+        if isinstance(opt, keras.optimizers.Optimizer):
+            return type(opt).from_config({**opt.get_config(), **options})  # never mutate theirs
+        raise TypeError(
+            f"wide_optimizer must be None, 'ftrl', an optimizer name, class or instance; got "
+            f"{opt!r}."
+        )
+
+    # ------------------------------------------------------------------ inspection
+    def _wide_kernel(self) -> tuple[np.ndarray, list[str]]:
+        """The wide weights, ``(n_ids, units)``, in output units, and the unit names."""
+        keras = _keras()
+        if not self.wide:
+            raise ValueError("This model has no wide part (wide=False).")
+        kernel = keras.ops.convert_to_numpy(self.model_.get_layer(WIDE_LAYER).kernel)
+        return self._scale_wide(kernel.astype(np.float64))
+
+    def wide_weights(self) -> pd.DataFrame:
+        """The wide part's weights by name: one row per feature level hit in fit.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``feature`` (column, ``"a x b"`` cross or ``gbdt_tree_<i>``), ``kind``,
+            ``level`` (level, bucket, or the combinations sharing a hash bucket), ``id``,
+            ``count`` (fit rows with it) and ``weight`` (one ``weight_<name>`` column per
+            output or class when there are several). Regression weights are in target units.
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "model_")
+        kernel, names = self._wide_kernel()
+        table = self.encoder_.wide.id_names()
+        ids = table["id"].to_numpy()
+        if len(names) == 1:
+            table["weight"] = kernel[ids, 0]
+        else:
+            for j, name in enumerate(names):
+                table[f"weight_{name}"] = kernel[ids, j]
+        return table
+
+    def wide_importance(self) -> pd.DataFrame:
+        """How much each wide feature moves the output: which crosses matter.
+
+        The importance of a feature is the standard deviation, over the fit rows, of its
+        contribution to the output's logit (target units for regression; the root mean
+        square over outputs or classes when there are several). A cross whose importance is
+        near 0 memorizes nothing the other features do not.
+
+        Returns
+        -------
+        DataFrame
+            ``feature``, ``kind``, ``importance``, ``share`` (of the summed importances) and
+            ``levels`` (ids hit in fit), sorted by importance.
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "model_")
+        kernel, _ = self._wide_kernel()
+        wide = self.encoder_.wide
+        rows = []
+        for field in wide.fields_:
+            part = slice(field.offset, field.offset + field.size)
+            counts = wide.id_counts_[part].astype(np.float64)
+            weights = kernel[part]
+            share = counts / max(counts.sum(), 1.0)
+            mean = share @ weights
+            variance = share @ (weights**2) - mean**2
+            importance = float(np.sqrt(max(float(np.mean(variance)), 0.0)))
+            rows.append((field.name, field.kind, importance, int((counts > 0).sum())))
+        table = pd.DataFrame(rows, columns=["feature", "kind", "importance", "levels"])
+        total = table["importance"].sum()
+        table.insert(3, "share", table["importance"] / total if total > 0 else 0.0)
+        return table.sort_values("importance", ascending=False, ignore_index=True)
+
+
+_WIDE_PARAMS_DOC = """
+    crosses : None, "auto" or list of tuples of column names, default="auto"
+        Crossed categorical columns for the wide part, e.g. ``[("brand", "condition")]``,
+        each hashed into ``cross_buckets`` buckets (a combination unseen in fit lands in its
+        hash bucket; its weight is 0 unless a seen combination shares the bucket). ``"auto"``:
+        the pairs of categorical columns whose interaction is significant for the target
+        (two-way ANOVA F test, p < 0.01), at most ``max_crosses``. ``None``: no crosses.
+    deep : None, str or callable, default="auto"
+        The deep part: a named graph of :func:`blend.deep.branches.build_body` (``"auto"``,
+        ``"mlp"``, ...), a callable ``deep(specs) -> keras.Model`` from the inputs (a dict
+        named by ``spec.name``) to a feature vector, or ``None`` for the wide part alone.
+    wide : bool, default=True
+        ``False`` trains the deep part alone (an ablation).
+    gbdt_leaves : bool, default=False
+        Add the leaf of each tree of an XGBoost model (fitted on the same rows first) as a
+        wide feature (He et al. 2014).
+    wide_optimizer : None, "ftrl", str, class or keras Optimizer, default=None
+        ``None``: ``optimizer`` trains the wide weights too. ``"ftrl"``: FTRL-Proximal with
+        ``wide_l1``/``wide_l2`` as its regularization (the paper's choice); other optimizers
+        get ``wide_l1``/``wide_l2`` as weight penalties. The deep part keeps ``optimizer``.
+    wide_learning_rate : float, optional
+        The wide optimizer's learning rate; FTRL defaults to ``min(0.2, 1/sqrt(n_fields))``.
+    wide_l1, wide_l2 : float, default=0
+        Regularization of the wide weights.
+    max_crosses : int, default=8
+        The most crosses ``crosses="auto"`` proposes.
+    cross_buckets : int, default=1000
+        Hash buckets per cross.
+    numeric_buckets : int, default=10
+        Quantile buckets per numeric column in the wide part.
+    gbdt_params : dict, optional
+        XGBoost options over ``n_estimators=50, max_depth=4, learning_rate=0.1,
+        subsample=0.8``."""
+
+_COMMON_PARAMS_DOC = """
+    roles : dict, optional
+        ``{column: role}`` overrides; other columns are inferred (:func:`blend.infer_roles`).
+        The wide part reads categorical and numeric columns; text and images go to the deep
+        part."""
+
+_TRAINING_DOC = """
+    shared, epochs, batch_size, learning_rate, optimizer, validation_fraction, patience,
+    random_state, verbose, **routed
+        As in :class:`~blend.KerasGraphRegressor` (``model__<option>`` goes to
+        :func:`~blend.deep.branches.build_body` when ``deep`` is a name)."""
+
+_INSPECT_DOC = """
+    encoder_ : JointEncoder
+        The fitted encoders: ``encoder_.deep`` (``InputEncoder``) and ``encoder_.wide``
+        (:class:`~blend.wide.encoder.WideEncoder`, with ``crosses_``, ``fields_`` and the
+        fitted trees ``gbdt_``)."""
+
+
+class WideDeepRegressor(_WideDeepMixin, KerasGraphRegressor):
+    __doc__ = f"""Wide & Deep regressor: a sparse linear part and a deep graph trained jointly.
+
+    The wide logit (one-hot categoricals, bucketized numerics, hashed crosses, optional tree
+    leaves) is added to the deep head's output before the target's rescaling; both parts
+    follow the gradient of one mean squared error.
+
+    Parameters
+    ----------{_COMMON_PARAMS_DOC}{_WIDE_PARAMS_DOC}
+    loss : str or keras loss, default="mse"{_TRAINING_DOC}
+
+    Attributes
+    ----------
+    {_ATTRIBUTES_DOC.strip()}{_INSPECT_DOC}
+
+    Examples
+    --------
+    >>> from blend import WideDeepRegressor
+    >>> from blend.datasets import make_clothing
+    >>> X, y, _ = make_clothing(300, random_state=0)
+    >>> X = X[["brand", "condition", "category", "seller_rating"]]
+    >>> model = WideDeepRegressor(crosses=[("brand", "condition")], epochs=3, random_state=0)
+    >>> model.fit(X, y).predict(X.iloc[:2]).shape
+    (2,)
+    >>> model.wide_importance()["feature"].isin(["brand x condition"]).any()
+    np.True_
+    """
+
+    _task = "regression"
+
+    def __init__(
+        self,
+        *,
+        roles=None,
+        crosses="auto",
+        deep="auto",
+        wide=True,
+        gbdt_leaves=False,
+        wide_optimizer=None,
+        wide_learning_rate=None,
+        wide_l1=0.0,
+        wide_l2=0.0,
+        max_crosses=8,
+        cross_buckets=1000,
+        numeric_buckets=10,
+        gbdt_params=None,
+        shared=None,
+        epochs=200,
+        batch_size=256,
+        learning_rate=3e-3,
+        optimizer="adam",
+        validation_fraction=0.1,
+        patience=10,
+        random_state=None,
+        verbose=0,
+        loss="mse",
+        **routed,
+    ):
+        self.roles = roles
+        self._wide_params(crosses, deep, wide, gbdt_leaves, wide_optimizer, wide_learning_rate,
+                          wide_l1, wide_l2, max_crosses, cross_buckets, numeric_buckets,
+                          gbdt_params)  # fmt: skip
+        self.shared = shared
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.optimizer = optimizer
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.random_state = random_state
+        self.verbose = verbose
+        self.loss = loss
+        self._store(routed)
+
+    def _logit_units(self) -> int:
+        return self.n_outputs_
+
+    def _activation(self, layers, logits):
+        return layers.Rescaling(self.target_scale_, self.target_mean_, name="output")(logits)
+
+    def _scale_wide(self, kernel: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        names = [str(j) for j in range(self.n_outputs_)]
+        return kernel * np.asarray(self.target_scale_), names
+
+
+class WideDeepClassifier(_WideDeepMixin, KerasGraphClassifier):
+    __doc__ = f"""Wide & Deep classifier: a sparse linear part and a deep graph trained jointly.
+
+    The wide logits are added to the deep head's logits before the sigmoid (two classes) or
+    softmax; both parts follow the gradient of one cross-entropy. Labels may be strings or
+    integers.
+
+    Parameters
+    ----------{_COMMON_PARAMS_DOC}{_WIDE_PARAMS_DOC}
+    class_weight : None, "balanced" or dict, default=None
+        Weights per class, multiplied into ``sample_weight``.{_TRAINING_DOC}
+
+    Attributes
+    ----------
+    classes_ : ndarray
+    {_ATTRIBUTES_DOC.strip()}{_INSPECT_DOC}
+
+    Examples
+    --------
+    >>> from blend import WideDeepClassifier
+    >>> from blend.datasets import make_clothing
+    >>> X, y, _ = make_clothing(300, random_state=0)
+    >>> X = X[["brand", "condition", "category", "seller_rating"]]
+    >>> clf = WideDeepClassifier(epochs=3, random_state=0).fit(X, y > y.median())
+    >>> clf.predict_proba(X.iloc[:2]).shape
+    (2, 2)
+    """
+
+    _task = "classification"
+
+    def __init__(
+        self,
+        *,
+        roles=None,
+        crosses="auto",
+        deep="auto",
+        wide=True,
+        gbdt_leaves=False,
+        wide_optimizer=None,
+        wide_learning_rate=None,
+        wide_l1=0.0,
+        wide_l2=0.0,
+        max_crosses=8,
+        cross_buckets=1000,
+        numeric_buckets=10,
+        gbdt_params=None,
+        shared=None,
+        epochs=200,
+        batch_size=256,
+        learning_rate=3e-3,
+        optimizer="adam",
+        validation_fraction=0.1,
+        patience=10,
+        random_state=None,
+        verbose=0,
+        class_weight=None,
+        **routed,
+    ):
+        self.roles = roles
+        self._wide_params(crosses, deep, wide, gbdt_leaves, wide_optimizer, wide_learning_rate,
+                          wide_l1, wide_l2, max_crosses, cross_buckets, numeric_buckets,
+                          gbdt_params)  # fmt: skip
+        self.shared = shared
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.optimizer = optimizer
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.random_state = random_state
+        self.verbose = verbose
+        self.class_weight = class_weight
+        self._store(routed)
+
+    def _logit_units(self) -> int:
+        return 1 if len(self.classes_) == 2 else len(self.classes_)
+
+    def _activation(self, layers, logits):
+        activation = "sigmoid" if len(self.classes_) == 2 else "softmax"
+        return layers.Activation(activation, name="output")(logits)
+
+    def _scale_wide(self, kernel: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        if kernel.shape[1] == 1:
+            return kernel, [str(self.classes_[1])]
+        return kernel, [str(c) for c in self.classes_]
