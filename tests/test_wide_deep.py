@@ -1,0 +1,228 @@
+"""Wide & Deep members: wide encoding, hashed crosses, joint logits, optimizers, inspection."""
+
+import os
+import pickle
+import subprocess
+import sys
+import zlib
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from blend.wide.crosses import check_crosses, hash_combinations, propose_crosses
+from blend.wide.encoder import MISSING_ID, UNSEEN_ID, WideEncoder
+
+TABULAR = ["brand", "condition", "category", "size", "seller_rating", "days_listed"]
+FAST = {"deep": "mlp", "model__units": 16, "model__meta_units": 16, "epochs": 3,
+        "batch_size": 64, "random_state": 0}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tabular(clothing_small):
+    X, y, _ = clothing_small
+    return X[TABULAR], np.asarray(y, dtype=float)
+
+
+@pytest.fixture(scope="module")
+def joint(tabular):
+    from blend import WideDeepRegressor
+
+    X, y = tabular
+    return WideDeepRegressor(crosses=[("brand", "condition")], **FAST).fit(X, y)
+
+
+def _sub_output(model, layer_name, arrays):
+    import keras
+
+    probe = keras.Model(model.inputs, model.get_layer(layer_name).output)
+    return keras.ops.convert_to_numpy(probe(arrays, training=False)).astype(np.float64)
+
+
+# ---------------------------------------------------------------- crosses and wide encoding
+def test_cross_hash_is_crc32_in_range_and_stable_across_processes():
+    frame = pd.DataFrame({"a": ["x", "y", None, "x"], "b": ["u", "v", "u", "u"]})
+    buckets, combos = hash_combinations(frame, ("a", "b"), 97)
+    assert buckets.tolist()[0] == buckets.tolist()[3]  # same combination, same bucket
+    assert ((buckets >= 0) & (buckets < 97)).all()
+    assert buckets[0] == zlib.crc32(b"a=x\x1fb=u") % 97
+    assert "a=x & b=u" in combos[int(buckets[0])]
+    code = (
+        "import pandas as pd; from blend.wide.crosses import hash_combinations;"
+        "f = pd.DataFrame({'a': ['x', 'y', None, 'x'], 'b': ['u', 'v', 'u', 'u']});"
+        "print(hash_combinations(f, ('a', 'b'), 97)[0].tolist())"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "123"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=True)  # fmt: skip
+    assert out.stdout.strip() == str(buckets.tolist())
+
+
+def test_unseen_levels_and_crosses_get_defined_ids():
+    train = pd.DataFrame({"a": list("xxyy"), "b": list("uvuv"), "n": [1.0, 2.0, 3.0, 4.0]})
+    enc = WideEncoder(crosses=[("a", "b")], cross_buckets=50, numeric_buckets=2).fit(train)
+    a, b, n, cross = enc.fields_
+    assert [f.kind for f in enc.fields_] == ["categorical", "categorical", "numeric", "cross"]
+    new = pd.DataFrame({"a": ["z", None, "x"], "b": ["u", "u", "w"], "n": [np.nan, 0.0, 9.0]})
+    before = new.copy()
+    ids = enc.transform(new)
+    assert ids[:, 0].tolist() == [a.offset + UNSEEN_ID, a.offset + MISSING_ID, a.offset + 2]
+    assert ids[2, 1] == b.offset + UNSEEN_ID
+    assert ids[0, 2] == n.offset + MISSING_ID and ids[1, 2] == n.offset + 1  # below every edge
+    assert ids[2, 2] == n.offset + n.size - 1  # above every edge: the last bucket
+    # the unseen combination ("x", "w") lands in its hash bucket, inside the cross's range
+    assert ids[2, 3] == cross.offset + zlib.crc32(b"a=x\x1fb=w") % 50
+    assert (ids >= 0).all() and (ids < enc.n_ids_).all()
+    pd.testing.assert_frame_equal(new, before)  # not modified
+
+
+def test_check_crosses_names_the_bad_column():
+    roles = {"brand": "categorical", "price": "numeric"}
+    with pytest.raises(ValueError, match="'colour'"):
+        check_crosses([("brand", "colour")], roles)
+    with pytest.raises(ValueError, match=r"'price'.*'numeric'"):
+        check_crosses([("brand", "price")], roles)
+    with pytest.raises(ValueError, match="at least two"):
+        check_crosses([("brand",)], roles)
+
+
+def test_propose_crosses_finds_the_planted_interaction():
+    rng = np.random.default_rng(0)
+    n = 2000
+    frame = pd.DataFrame({c: rng.choice(list("pqrs"), n) for c in "abc"})
+    effect = {("p", "p"): 1.0, ("q", "r"): -1.0, ("s", "s"): 0.8}
+    y = np.array([effect.get((a, b), 0.0) for a, b in zip(frame.a, frame.b)])
+    y += 0.5 * (frame.c == "p") + rng.normal(0, 0.3, n)
+    assert propose_crosses(frame, y, ["a", "b", "c"]) == [("a", "b")]
+    assert propose_crosses(frame, None, ["a", "b", "c"]) == []
+
+
+# ---------------------------------------------------------------- the joint graph
+def test_joint_output_is_the_sum_of_wide_and_deep_logits(joint, tabular):
+    X, _ = tabular
+    arrays = joint.encoder_.transform(X.iloc[:20])
+    wide = _sub_output(joint.model_, "wide_linear", arrays)
+    deep = _sub_output(joint.model_, "output_logit", arrays)
+    assert np.abs(wide).max() > 0 and np.abs(deep).max() > 0  # both parts trained
+    expected = (wide + deep).ravel() * joint.target_scale_[0] + joint.target_mean_[0]
+    np.testing.assert_allclose(joint.predict(X.iloc[:20]), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_ablations_keep_only_their_part(tabular):
+    from blend import WideDeepRegressor
+
+    X, y = tabular
+    wide_only = WideDeepRegressor(crosses=None, **{**FAST, "deep": None}).fit(X, y)
+    names = {layer.name for layer in wide_only.model_.layers}
+    assert names == {"wide", "wide_linear", "output"}
+    arrays = wide_only.encoder_.transform(X.iloc[:10])
+    wide = _sub_output(wide_only.model_, "wide_linear", arrays).ravel()
+    expected = wide * wide_only.target_scale_[0] + wide_only.target_mean_[0]
+    np.testing.assert_allclose(wide_only.predict(X.iloc[:10]), expected, rtol=1e-4, atol=1e-4)
+
+    deep_only = WideDeepRegressor(wide=False, **FAST).fit(X, y)
+    assert "wide_linear" not in {layer.name for layer in deep_only.model_.layers}
+    assert "wide" not in deep_only.encoder_.transform(X.iloc[:2])
+    with pytest.raises(ValueError, match="no wide part"):
+        deep_only.wide_importance()
+    with pytest.raises(ValueError, match="nothing to train"):
+        WideDeepRegressor(deep=None, wide=False).fit(X, y)
+
+
+def test_bad_cross_raises_value_error_naming_the_column(tabular):
+    from blend import WideDeepRegressor
+
+    X, y = tabular
+    with pytest.raises(ValueError, match="'colour'"):
+        WideDeepRegressor(crosses=[("brand", "colour")], **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="'seller_rating'"):
+        WideDeepRegressor(crosses=[("brand", "seller_rating")], **FAST).fit(X, y)
+
+
+def test_wide_weights_and_importance_by_name(joint):
+    weights = joint.wide_weights()
+    cross = weights[weights["feature"] == "brand x condition"]
+    assert len(cross) > 10 and cross["level"].str.contains("brand=").all()
+    assert set(weights["kind"]) == {"categorical", "numeric", "cross"}
+    assert weights["count"].sum() == 300 * len(joint.encoder_.wide.fields_)
+    importance = joint.wide_importance()
+    assert set(importance["feature"]) == set(TABULAR) | {"brand x condition"}
+    assert importance["importance"].is_monotonic_decreasing
+    assert np.isclose(importance["share"].sum(), 1.0)
+
+
+# ---------------------------------------------------------------- GBDT leaves and optimizers
+def test_gbdt_leaves_become_wide_features(tabular):
+    from blend import WideDeepRegressor
+
+    X, y = tabular
+    model = WideDeepRegressor(
+        deep=None, crosses=None, gbdt_leaves=True, gbdt_params={"n_estimators": 5},
+        epochs=3, random_state=0,
+    ).fit(X, y)  # fmt: skip
+    trees = [f for f in model.encoder_.wide.fields_ if f.kind == "gbdt"]
+    assert len(trees) == 5 and all(f.size == 31 for f in trees)  # depth 4: node ids < 31
+    ids = model.encoder_.wide.transform(X)
+    leaf_ids = ids[:, -5:] - np.array([f.offset for f in trees])
+    booster = model.encoder_.wide.gbdt_
+    np.testing.assert_array_equal(leaf_ids, booster[-1].apply(booster[0].transform(X)))
+    assert "gbdt" in set(model.wide_importance()["kind"])
+    assert np.isfinite(model.predict(X.iloc[:5])).all()
+
+
+def test_ftrl_for_the_wide_part_and_adam_for_the_deep_part(tabular):
+    import keras
+
+    from blend import WideDeepRegressor
+
+    X, y = tabular
+    model = WideDeepRegressor(crosses=[("brand", "condition")], wide_optimizer="ftrl",
+                              wide_l1=0.5, **FAST).fit(X, y)  # fmt: skip
+    optimizer = model.model_.optimizer
+    assert isinstance(optimizer, keras.optimizers.MultiOptimizer)
+    kinds = sorted(type(o).__name__ for o in optimizer.optimizers)
+    assert kinds == ["Adam", "Ftrl"]
+    kernel = keras.ops.convert_to_numpy(model.model_.get_layer("wide_linear").kernel)
+    hit = model.encoder_.wide.id_counts_ > 0
+    assert (kernel[hit] != 0).any()  # FTRL trained the wide weights...
+    assert (kernel[hit] == 0).any()  # ...and its L1 set some of them exactly to 0
+    # the default: one optimizer for both parts
+    single = WideDeepRegressor(crosses=None, **FAST).fit(X.iloc[:100], y[:100])
+    assert isinstance(single.model_.optimizer, keras.optimizers.Adam)
+
+
+# ---------------------------------------------------------------- classification, clone, pickle
+def test_classifier_probabilities_binary_and_multiclass(tabular):
+    from blend import WideDeepClassifier
+
+    X, y = tabular
+    labels = np.where(y > np.median(y), "high", "low")
+    clf = WideDeepClassifier(crosses=[("brand", "condition")], **FAST).fit(X, labels)
+    proba = clf.predict_proba(X.iloc[:7])
+    assert proba.shape == (7, 2) and np.allclose(proba.sum(axis=1), 1.0)
+    assert set(clf.predict(X.iloc[:7])) <= {"high", "low"}
+    assert "weight" in clf.wide_weights().columns
+
+    three = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
+    multi = WideDeepClassifier(deep=None, crosses="auto", wide_optimizer="ftrl", epochs=3,
+                               random_state=0).fit(X, three)  # fmt: skip
+    proba = multi.predict_proba(X.iloc[:5])
+    assert proba.shape == (5, 3) and np.allclose(proba.sum(axis=1), 1.0)
+    assert {"weight_0", "weight_1", "weight_2"} <= set(multi.wide_weights().columns)
+
+
+def test_clone_pickle_and_save(joint, tabular, tmp_path):
+    import blend
+
+    X, _ = tabular
+    twin = clone(joint)
+    assert twin.get_params() == joint.get_params() and not hasattr(twin, "model_")
+    assert twin.get_params()["model__units"] == 16
+    expected = joint.predict(X.iloc[:10])
+    restored = pickle.loads(pickle.dumps(joint))
+    np.testing.assert_allclose(restored.predict(X.iloc[:10]), expected, rtol=1e-6)
+    loaded = blend.load(blend.save(joint, tmp_path / "wide_deep.blend"))
+    np.testing.assert_allclose(loaded.predict(X.iloc[:10]), expected, rtol=1e-6)
+    assert joint._blend_expensive is True
+    assert not hasattr(joint, "_wide_target")  # the training target is not kept
