@@ -324,3 +324,80 @@ def test_untrusted_class_refused_at_save(tmp_path):
     with pytest.raises(TypeError, match="_MakeMarker"):
         blend.save({"x": _MakeMarker("unused")}, tmp_path / "model.blend")
     assert not (tmp_path / "model.blend").exists()
+
+
+# -- the project's own estimators ----------------------------------------------------------------
+
+
+def _fresh_process_predict(path: Path, X: pd.DataFrame, folder: Path, method="predict"):
+    """Load ``path`` in a new Python process and return its predictions on ``X``."""
+    X.to_pickle(folder / "X.pkl")  # the test's own data, not part of the model file
+    code = (
+        "import sys, numpy as np, pandas as pd, blend\n"
+        "m = blend.load(sys.argv[1])\n"
+        f"np.save(sys.argv[2] + '/out.npy', m.{method}(pd.read_pickle(sys.argv[2] + '/X.pkl')))\n"
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    subprocess.run([sys.executable, "-c", code, str(path), str(folder)], check=True, env=env)
+    return np.load(folder / "out.npy", allow_pickle=False)
+
+
+def test_tree_pipelines_on_mixed_data_round_trip(clothing_small, tmp_path):
+    featurize = pytest.importorskip("blend.featurize")
+    xgboost = pytest.importorskip("xgboost")
+    X, y, _ = clothing_small
+    for model in (
+        RandomForestRegressor(n_estimators=5, random_state=0),
+        xgboost.XGBRegressor(n_estimators=10, max_depth=3, random_state=0),
+    ):
+        pipe = featurize.make_tree_pipeline(model).fit(X, y)
+        loaded, _ = _roundtrip(pipe, tmp_path)
+        assert np.array_equal(loaded.predict(X), pipe.predict(X))
+
+
+# deep members on metadata and text only: the photo branch costs ~4x more to build and fit
+TABULAR = ["brand", "category", "condition", "seller_rating", "days_listed", "description"]
+
+
+def test_keras_graph_estimators_round_trip(clothing_small, tmp_path):
+    deep = pytest.importorskip("blend.deep.estimators")
+    X, y, _ = clothing_small
+    X, y = X[TABULAR].iloc[:150], y.iloc[:150]
+    reg = deep.KerasGraphRegressor(epochs=1, random_state=0).fit(X, y)
+    loaded, path = _roundtrip(reg, tmp_path)
+    assert np.array_equal(loaded.predict(X), reg.predict(X))
+    assert loaded.predict(X.iloc[:1]).shape == (1,)  # compiled predict path rebuilt lazily
+    labels = pd.Series(np.where(y > y.median(), "high", "low"), index=y.index)
+    clf = deep.KerasGraphClassifier(epochs=1, random_state=0).fit(X[TABULAR[:5]], labels)
+    loaded, _ = _roundtrip(clf, tmp_path, "clf.blend")
+    assert np.array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    assert np.array_equal(loaded.predict(X), clf.predict(X))
+
+
+@pytest.mark.slow
+def test_keras_graph_with_photos_round_trip(clothing_small, tmp_path):
+    deep = pytest.importorskip("blend.deep.estimators")
+    X, y, _ = clothing_small
+    X, y = X[["brand", "seller_rating", "photo_front"]].iloc[:100], y.iloc[:100]
+    reg = deep.KerasGraphRegressor(epochs=1, random_state=0).fit(X, y)
+    loaded, _ = _roundtrip(reg, tmp_path)
+    assert np.array_equal(loaded.predict(X), reg.predict(X))
+
+
+def test_blend_with_tree_and_deep_members_in_fresh_process(clothing_small, tmp_path):
+    blender = pytest.importorskip("blend.blender")
+    deep = pytest.importorskip("blend.deep.estimators")
+    featurize = pytest.importorskip("blend.featurize")
+    X, y, _ = clothing_small
+    X, y = X[TABULAR].iloc[:150], y.iloc[:150]
+    members = [
+        ("rf", featurize.make_tree_pipeline(RandomForestRegressor(n_estimators=5, random_state=0))),
+        ("deep", deep.KerasGraphRegressor(epochs=1, random_state=0)),
+    ]
+    model = blender.BlendRegressor(members, method="nnls", cv=2, random_state=0).fit(X, y)
+    path = blend.save(model, tmp_path / "blend.blend")
+    loaded = blend.load(path)
+    pd.testing.assert_frame_equal(loaded.leaderboard_, model.leaderboard_)
+    assert loaded.weights_ == model.weights_
+    assert np.array_equal(loaded.predict(X), model.predict(X))
+    assert np.array_equal(_fresh_process_predict(path, X, tmp_path), model.predict(X))
