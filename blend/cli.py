@@ -416,6 +416,11 @@ def build_members(settings: dict, classification: bool) -> list[tuple[str, Any]]
             from blend.featurize import make_tree_pipeline
 
             estimator = make_tree_pipeline(estimator, roles=roles)
+            if member["kind"] == "linear":
+                # linear models need comparable scales (sparse-safe: no centring)
+                from sklearn.preprocessing import StandardScaler
+
+                estimator.steps.insert(1, ("scale", StandardScaler(with_mean=False)))
         members.append((member["name"], estimator))
     return members
 
@@ -550,7 +555,8 @@ def _holdout_metrics(model, X_test, y_test, y_pred, classification: bool) -> dic
     if classification:
         out = {"accuracy": float(skm.accuracy_score(y_test, y_pred))}
         if hasattr(model, "predict_proba"):
-            proba = model.predict_proba(X_test)
+            proba = np.asarray(model.predict_proba(X_test), dtype=float)
+            proba = proba / proba.sum(axis=1, keepdims=True)  # rows may sum to 1 +- 1e-8
             out["log_loss"] = float(skm.log_loss(y_test, proba, labels=model.classes_))
         return out
     t = np.asarray(y_test, dtype=float)

@@ -264,3 +264,65 @@ def test_output_override_keeps_name_checks(workdir, tmp_path):
     assert main(["train", str(bad), "--output", str(tmp_path)]) == EXIT_USAGE
     assert not any(tmp_path.parent.glob("x.blend"))
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+CLASSIFY = """\
+[data]
+path = "diamonds.csv"
+target = "cut"
+test_size = 0.2
+drop = ["price"]
+
+[blend]
+cv = 3
+random_state = 0
+
+[output]
+folder = "out_cls"
+
+[[members]]
+kind = "random_forest"
+params = { n_estimators = 10, random_state = 0 }
+
+[[members]]
+kind = "linear"
+params = { C = 0.1 }  # cut is nearly separable from depth and table
+"""
+
+
+def test_classification_train_and_predict_proba_in_process(workdir, capsys):
+    config = _write_config(workdir, CLASSIFY, "classify.toml")
+    assert main(["train", str(config), "-q"]) == EXIT_OK, capsys.readouterr().err
+    out = workdir / "out_cls"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["task"] == "classification" and 0 <= metrics["holdout"]["accuracy"] <= 1
+    assert (out / "cross_entropy.png").is_file() and not (out / "predicted_vs_true.png").exists()
+    data = pd.read_csv(workdir / "diamonds.csv").head(20)
+    code = main(["predict", str(out / "model.blend"), str(workdir / "diamonds.csv"),
+                 "-o", str(workdir / "proba.csv"), "--proba", "-q"])  # fmt: skip
+    assert code == EXIT_OK, capsys.readouterr().err
+    proba = pd.read_csv(workdir / "proba.csv")
+    classes = sorted(data["cut"].unique())
+    assert set(proba["prediction"]) <= set(pd.read_csv(workdir / "diamonds.csv")["cut"])
+    assert {f"proba_{c}" for c in classes} <= set(proba.columns)
+    assert np.allclose(proba.filter(like="proba_").sum(axis=1), 1.0)
+
+
+def test_deep_member_kinds_build(workdir):
+    pytest.importorskip("blend.deep.estimators")
+    pytest.importorskip("blend.wide_deep")
+    from blend.cli import build_members
+
+    text = CONFIG + (
+        '\n[[members]]\nname = "deep"\nkind = "keras_graph"\nparams = { epochs = 3 }\n'
+        '\n[[members]]\nname = "wd"\nkind = "wide_deep"\nparams = { epochs = 2, wide_l2 = 0.1 }\n'
+    )
+    settings = load_config(_write_config(workdir, text, "deep.toml"))
+    members = dict(build_members(settings, classification=False))
+    assert type(members["deep"]).__name__ == "KerasGraphRegressor"
+    assert members["deep"].get_params()["epochs"] == 3
+    assert members["deep"].get_params()["roles"] == {"cut": "categorical"}
+    assert type(members["wd"]).__name__ == "WideDeepRegressor"
+    assert members["wd"].get_params()["wide_l2"] == 0.1
+    clf = dict(build_members(settings, classification=True))
+    assert type(clf["wd"]).__name__ == "WideDeepClassifier"
