@@ -121,6 +121,9 @@ _DENIED_PARTS = {
     "clipboard",
     "tracker",
     "collective",
+    "computation",
+    "dask",
+    "spark",
 }
 # callables that read or write files or evaluate strings
 _DENIED_NAMES = {

@@ -401,3 +401,34 @@ def test_blend_with_tree_and_deep_members_in_fresh_process(clothing_small, tmp_p
     assert loaded.weights_ == model.weights_
     assert np.array_equal(loaded.predict(X), model.predict(X))
     assert np.array_equal(_fresh_process_predict(path, X, tmp_path), model.predict(X))
+
+
+@pytest.mark.parametrize(
+    ("name", "allowed"),
+    [
+        ("sklearn.ensemble._forest.RandomForestRegressor", True),
+        ("numpy.float64", True),
+        ("blend.persist._MemberRef", True),
+        ("collections.OrderedDict", True),
+        ("os.system", False),
+        ("posix.system", False),
+        ("builtins.eval", False),
+        ("builtins.open", False),
+        ("numpy.load", False),
+        ("numpy.lib._npyio_impl.loadtxt", False),
+        ("numpy.memmap", False),
+        ("pandas.read_csv", False),
+        ("pandas.io.pickle.read_pickle", False),
+        ("pandas.core.computation.eval.eval", False),
+        ("xgboost.tracker.RabitTracker", False),
+        ("sklearn.datasets._base.load_iris", False),
+        ("sklearn.utils._testing.ignore_warnings", False),
+        ("blend.cli.main", False),
+        ("subprocess.Popen", False),
+        ("numpy.nosuchthing", False),
+    ],
+)
+def test_allowlist(name, allowed):
+    from blend.persist import _type_allowed
+
+    assert _type_allowed(name) is allowed
