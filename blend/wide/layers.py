@@ -33,7 +33,7 @@ class WideLinear(keras.layers.Layer):
     >>> import numpy as np
     >>> layer = WideLinear(5, use_bias=False)
     >>> layer.build((None, 2))
-    >>> layer.kernel.assign(np.arange(5, dtype="float32").reshape(5, 1))
+    >>> _ = layer.kernel.assign(np.arange(5, dtype="float32").reshape(5, 1))
     >>> np.asarray(layer(np.array([[1, 4]]))).tolist()
     [[5.0]]
     """
