@@ -22,10 +22,15 @@ _MIN_ROWS_FOR_SPLIT = 200
 _FALLBACK_TREES = 300
 
 
-def default_xgb_params() -> dict:
-    """Defaults that hold up across tables: small learning rate, many trees cut by early
-    stopping, moderately deep trees, row and column subsampling."""
-    return {
+def default_xgb_params(wide: bool = False) -> dict:
+    """XGBoost settings that hold up across tables.
+
+    A small learning rate with many trees (cut by early stopping), moderately deep trees, and
+    row and column subsampling. ``wide=True`` is for matrices with hundreds of text and image
+    features, where each tree costs far more: a larger step, coarser histograms and half of
+    the columns per tree keep the fit time reasonable at little cost in accuracy.
+    """
+    params = {
         "n_estimators": 4000,
         "learning_rate": 0.05,
         "max_depth": 6,
@@ -36,6 +41,9 @@ def default_xgb_params() -> dict:
         "tree_method": "hist",
         "max_bin": 256,
     }
+    if wide:
+        params.update(learning_rate=0.1, max_bin=64, colsample_bytree=0.5)
+    return params
 
 
 class _EarlyStopped(BaseEstimator):

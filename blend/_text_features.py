@@ -21,7 +21,8 @@ class TextEncoder:
     max_words : int
         Largest word (1-2 gram) vocabulary; 0 turns words off.
     max_chars : int
-        Largest character (3-5 gram, within word boundaries) vocabulary; 0 turns them off.
+        Largest character 4-gram (within word boundaries) vocabulary; 0 turns them off.
+        (One n-gram length keeps tokenizing, which runs in Python, cheap.)
     min_df : int
         Minimum number of documents a term must appear in, lowered on tiny data.
     """
@@ -48,7 +49,7 @@ class TextEncoder:
                     "c",
                     TfidfVectorizer(
                         analyzer="char_wb",
-                        ngram_range=(3, 5),
+                        ngram_range=(4, 4),
                         max_features=self.max_chars,
                         **common,
                     ),

@@ -192,10 +192,10 @@ class MixedFeaturizer(TransformerMixin, BaseEstimator):
       (``"onehot"``, the ``max_categories`` most frequent levels). Missing and unseen levels
       become NaN codes (or ``-1`` when imputing) / all-zero one-hot rows. Cells are read
       through ``str``, so mixed types such as ``1`` and ``"1"`` are one level.
-    - **text**: TF-IDF of word 1-2 grams and character 3-5 grams (sparse), plus character
+    - **text**: TF-IDF of word 1-2 grams and character 4-grams (sparse), plus character
       and word counts; NaN and empty texts are empty documents. With
       ``text_svd_components`` the TF-IDF is reduced by truncated SVD (dense).
-    - **image**: about 200 generic descriptors per image column (colour statistics and
+    - **image**: about 150 generic descriptors per image column (colour statistics and
       histograms, a downsampled grayscale grid, gradient-orientation histograms,
       high-frequency and Fourier-band energy, foreground statistics), identical for array
       cells and image files. Array images must have the shape seen in fit; files are resized.
@@ -216,11 +216,11 @@ class MixedFeaturizer(TransformerMixin, BaseEstimator):
         missing categories as ``-1``.
     text_max_words : int, default=1000
         Largest word vocabulary per text column (0: no word features).
-    text_max_chars : int, default=500
+    text_max_chars : int, default=300
         Largest character n-gram vocabulary per text column (0: none).
     text_svd_components : int or None, default=None
         Reduce each text column's TF-IDF to this many SVD components (dense output).
-    image_grid : int, default=8
+    image_grid : int, default=4
         Side of the downsampled grayscale grid per image.
     sparse_output : bool or "auto", default="auto"
         Return a CSR matrix; ``"auto"``: when some text column stays sparse. In sparse output
@@ -261,9 +261,9 @@ class MixedFeaturizer(TransformerMixin, BaseEstimator):
         max_categories: int = 64,
         missing: str = "keep",
         text_max_words: int = 1000,
-        text_max_chars: int = 500,
+        text_max_chars: int = 300,
         text_svd_components: int | None = None,
-        image_grid: int = 8,
+        image_grid: int = 4,
         sparse_output: bool | str = "auto",
         random_state: int | None = None,
     ) -> None:

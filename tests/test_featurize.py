@@ -126,7 +126,7 @@ def test_image_descriptors_are_finite_and_named(clothing_small):
     features = MixedFeaturizer(roles={c: "ignore" for c in X.columns if "photo" not in c})
     out = features.fit_transform(X)
     names = list(features.get_feature_names_out())
-    per_image = len(image_descriptor_names((32, 32, 3), 8))
+    per_image = len(image_descriptor_names((32, 32, 3), 4))
     assert out.shape == (len(X), 2 * per_image) and len(names) == out.shape[1]
     assert np.isfinite(out).all()
     assert names[0].startswith("photo_front__") and names[-1].startswith("photo_back__")

@@ -1,0 +1,114 @@
+import importlib.util
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.pipeline import Pipeline
+
+from blend import MixedFeaturizer, default_members
+from blend.members import MIN_ROWS_DEEP
+
+HAS_DEEP = importlib.util.find_spec("blend.deep.estimators") is not None
+
+
+def names(library):
+    return [name for name, _ in library]
+
+
+def test_regression_library_is_unfitted_named_and_cloneable(clothing_small):
+    X, y, _ = clothing_small
+    library = default_members(X, y, random_state=0)
+    assert names(library)[:3] == ["xgboost", "random_forest", "extra_trees"]
+    assert len(set(names(library))) == len(library)
+    for name, member in library:
+        assert is_regressor(member), name
+        clone(member)  # a proper estimator: get_params/set_params round trip
+    xgb = dict(library)["xgboost"]
+    assert isinstance(xgb, Pipeline) and isinstance(xgb[0], MixedFeaturizer)
+    assert not hasattr(xgb[-1], "estimator_")
+    assert xgb.get_params()["model__random_state"] == 0
+
+
+def test_classification_library(clothing_small):
+    X, y, _ = clothing_small
+    label = np.where(y > y.median(), "dear", "cheap")
+    library = default_members(X, label, task="classification", random_state=1)
+    assert all(is_classifier(member) for _, member in library)
+
+
+def test_tiny_data_leaves_out_the_network(clothing_small):
+    X, y, _ = clothing_small
+    assert len(X) < MIN_ROWS_DEEP
+    assert "keras_graph" not in names(default_members(X, y))
+
+
+@pytest.mark.skipif(not HAS_DEEP, reason="blend.deep.estimators not available")
+def test_enough_rows_bring_in_the_network():
+    from blend.datasets import make_clothing
+
+    X, y, _ = make_clothing(MIN_ROWS_DEEP, random_state=0)
+    library = dict(default_members(X, y, random_state=0))
+    assert "keras_graph" in library
+    assert library["keras_graph"].get_params()["random_state"] == 0
+
+
+def test_roles_reach_every_tree_member(clothing_small):
+    X, y, _ = clothing_small
+    roles = {"description": "ignore", "photo_front": "ignore", "photo_back": "ignore"}
+    for name, member in default_members(X, y, roles=roles):
+        if isinstance(member, Pipeline):
+            assert member[0].roles["description"] == "ignore", name
+
+
+def test_xgboost_member_learns_from_all_modalities(clothing_small):
+    X, y, _ = clothing_small
+    from xgboost import XGBRegressor
+
+    from blend._boosting import default_xgb_params
+
+    member = clone(dict(default_members(X, y, random_state=0))["xgboost"])
+    # Same defaults with fewer, larger steps: unit tests must stay fast.
+    small = {**default_xgb_params(), "n_estimators": 200, "learning_rate": 0.2}
+    member.set_params(model__estimator=XGBRegressor(**small), model__early_stopping_rounds=20)
+    X_train, y_train = X.iloc[:240], y.iloc[:240]
+    member.fit(X_train, y_train)
+    error = np.sqrt(np.mean((member.predict(X.iloc[240:]) - y.iloc[240:]) ** 2))
+    assert error < y.std()  # better than predicting the mean
+    assert member[-1].best_n_estimators_ >= 1
+    restored = pickle.loads(pickle.dumps(member))
+    np.testing.assert_allclose(restored.predict(X.head(5)), member.predict(X.head(5)))
+
+
+def test_forest_member_fits_without_text_or_images():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {"a": rng.normal(size=80), "b": pd.Categorical(rng.choice(["x", "y"], size=80))}
+    )
+    y = X["a"] * 3
+    forest = dict(default_members(X, y, random_state=0))["random_forest"]
+    forest.set_params(model__n_estimators=10).fit(X, y)
+    assert forest.predict(X).shape == (80,)
+    assert not any("__" in n for n in forest[0].get_feature_names_out())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"task": "ranking"}, "task"),
+        ({"y": ["a", "b"] * 150}, "numeric target"),
+        ({"y": np.zeros(300), "task": "classification"}, "two classes"),
+        ({"y": np.zeros(10)}, "rows"),
+    ],
+)
+def test_bad_arguments_raise(clothing_small, kwargs, message):
+    X, _, _ = clothing_small
+    with pytest.raises(ValueError, match=message):
+        default_members(X, **kwargs)
+
+
+def test_all_ignored_columns_raise():
+    X = pd.DataFrame({"id": [f"SKU{i}" for i in range(40)]})
+    with pytest.raises(ValueError, match="ignore"):
+        default_members(X)
