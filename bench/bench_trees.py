@@ -124,7 +124,8 @@ def bench_speed(rows: int, seed: int, repeats: int) -> None:
     ratio = min(pipe_times) / min(booster_times)
     print(
         f"  xgboost pipeline fit {min(pipe_times):.1f} s vs pre-featurized"
-        f" {min(booster_times):.1f} s (best of {repeats}): ratio {ratio:.3f}  (target <= 1.10: {'PASS' if ratio <= 1.10 else 'FAIL'})"
+        f" {min(booster_times):.1f} s (best of {repeats}): ratio {ratio:.3f}"
+        f"  (target <= 1.10: {'PASS' if ratio <= 1.10 else 'FAIL'})"
     )
 
 

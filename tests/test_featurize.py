@@ -15,6 +15,7 @@ from sklearn.ensemble import (
 )
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
 
 from blend import MixedFeaturizer, make_tree_pipeline
 from blend._boosting import EarlyStoppedXGBClassifier, EarlyStoppedXGBRegressor
@@ -303,8 +304,8 @@ def test_make_tree_pipeline_configures_each_model(clothing_small):
     X, y = X.head(120), y.head(120)
     label = (y > y.median()).map({True: "dear", False: "cheap"})
     cases = [
-        (XGBRegressor(n_estimators=20), y, True),
-        (XGBClassifier(n_estimators=20), (y > y.median()).astype(int), True),
+        (XGBRegressor(n_estimators=20, n_jobs=1), y, True),
+        (XGBClassifier(n_estimators=20, n_jobs=1), (y > y.median()).astype(int), True),
         (RandomForestRegressor(n_estimators=10, random_state=0), y, False),
         (RandomForestClassifier(n_estimators=10, random_state=0), label, False),
         (ExtraTreesRegressor(n_estimators=10, random_state=0), y, False),
@@ -313,7 +314,9 @@ def test_make_tree_pipeline_configures_each_model(clothing_small):
     ]
     for estimator, target, sparse_expected in cases:
         pipe = make_tree_pipeline(estimator)
-        pipe.fit(X, target)
+        # One OpenMP thread: HistGradientBoosting crawls on an oversubscribed machine.
+        with threadpool_limits(limits=1, user_api="openmp"):
+            pipe.fit(X, target)
         assert pipe.predict(X.head(5)).shape == (5,)
         assert pipe.named_steps["features"].sparse_output_ is sparse_expected
     ridge = make_tree_pipeline(Ridge()).fit(X, y)
@@ -343,7 +346,7 @@ def test_early_stopped_xgb_regressor_picks_trees_and_clones():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, 4))
     y = X[:, 0] * 2 + rng.normal(0, 0.1, 400)
-    booster = XGBRegressor(n_estimators=500, learning_rate=0.3, max_depth=3)
+    booster = XGBRegressor(n_estimators=500, learning_rate=0.3, max_depth=3, n_jobs=1)
     model = EarlyStoppedXGBRegressor(booster, random_state=0, early_stopping_rounds=20)
     model.fit(X, y)
     assert 1 <= model.best_n_estimators_ < 500
@@ -356,15 +359,20 @@ def test_early_stopped_xgb_regressor_picks_trees_and_clones():
 
 
 def test_early_stopped_xgb_classifier_with_string_labels_and_tiny_data():
+    from xgboost import XGBClassifier
+
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 3))
     y = np.where(X[:, 0] > 0, "yes", "no")
-    model = EarlyStoppedXGBClassifier(random_state=0, early_stopping_rounds=10, refit=False)
+    booster = XGBClassifier(n_estimators=1000, learning_rate=0.3, max_depth=3, n_jobs=1)
+    model = EarlyStoppedXGBClassifier(
+        booster, random_state=0, early_stopping_rounds=10, refit=False
+    )
     model.fit(X, y)
     assert set(model.predict(X)) <= {"yes", "no"}
     np.testing.assert_allclose(model.predict_proba(X).sum(axis=1), 1, rtol=1e-5)
     assert (model.predict(X) == y).mean() > 0.9
-    tiny = EarlyStoppedXGBClassifier(random_state=0).fit(X[:50], y[:50])
+    tiny = EarlyStoppedXGBClassifier(booster, random_state=0).fit(X[:50], y[:50])
     assert tiny.best_n_estimators_ == 300
     with pytest.raises(ValueError, match="single class"):
         EarlyStoppedXGBClassifier().fit(X, np.zeros(300))

@@ -70,9 +70,10 @@ def test_xgboost_member_learns_from_all_modalities(clothing_small):
 
     member = clone(dict(default_members(X, y, random_state=0))["xgboost"])
     # Same defaults with fewer, larger steps: unit tests must stay fast.
-    small = {**default_xgb_params(), "n_estimators": 200, "learning_rate": 0.2}
+    small = {**default_xgb_params(wide=True), "n_estimators": 200, "learning_rate": 0.2}
+    small["n_jobs"] = 1  # OpenMP threads crawl when the test machine is oversubscribed
     member.set_params(model__estimator=XGBRegressor(**small), model__early_stopping_rounds=20)
-    X_train, y_train = X.iloc[:240], y.iloc[:240]
+    X_train, y_train = X.iloc[:240], y.iloc[:240]  # >= 200 rows: early stopping is used
     member.fit(X_train, y_train)
     error = np.sqrt(np.mean((member.predict(X.iloc[240:]) - y.iloc[240:]) ** 2))
     assert error < y.std()  # better than predicting the mean
