@@ -724,6 +724,10 @@ def save(estimator: Any, path: str | os.PathLike) -> Path:
     import skops.io as sio
 
     path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(
+            f"Cannot save to {str(path)!r}: the folder {str(path.parent)!r} does not exist."
+        )
     ctx = _SaveContext()
     graph = _encode(estimator, ctx, type(estimator).__name__)
     try:

@@ -74,8 +74,8 @@ def format_leaderboard(leaderboard: pd.DataFrame, *, digits: int = 4) -> str:
     --------
     >>> import pandas as pd
     >>> print(format_leaderboard(pd.DataFrame({"member": ["a"], "oof_rmse": [0.123456]})))
-    member  oof_rmse
-         a    0.1235
+    member oof_rmse
+         a   0.1235
     """
     if not isinstance(leaderboard, pd.DataFrame):
         raise TypeError(f"leaderboard must be a DataFrame, got {type(leaderboard).__name__}.")
