@@ -31,6 +31,7 @@ from .deep.estimators import (
     KerasGraphRegressor,
     _keras,
 )
+from .wide import layers as _wide_layers  # noqa: F401  registers WideLinear: files load anywhere
 from .wide.encoder import WIDE_INPUT, JointEncoder, WideEncoder
 
 __all__ = ["WideDeepClassifier", "WideDeepRegressor"]

@@ -54,10 +54,10 @@ def _clean_env(**extra: str) -> dict:
 
 @pytest.fixture(scope="module")
 def tabular():
-    """120 clothing listings without the photos (the image path is covered in test_deep_*)."""
+    """80 clothing listings without the photos (the image path is covered in test_deep_*)."""
     from blend.datasets import make_clothing
 
-    X, y, _ = make_clothing(120, random_state=3)
+    X, y, _ = make_clothing(80, random_state=3)
     return X.drop(columns=["photo_front", "photo_back"]), y
 
 
@@ -348,17 +348,9 @@ def _swap(path: Path, target: Path, name: str, data: bytes) -> None:
 
 
 @pytest.fixture(scope="module")
-def saved_blend(tmp_path_factory, tabular):
-    """A blend with a tree and a Keras member saved to disk (every kind of archive member)."""
-    from blend import KerasGraphRegressor
-
-    X, y = tabular
-    members = [
-        ("forest", make_tree_pipeline(RandomForestRegressor(5, random_state=0))),
-        ("deep", KerasGraphRegressor(graph="mlp", epochs=1, random_state=0, **TINY)),
-    ]
-    model = BlendRegressor(members, method="mean", cv=2, random_state=0).fit(X, y)
-    return blend.save(model, tmp_path_factory.mktemp("saved") / "model.blend")
+def saved_blend(tmp_path_factory, mixed_blend):
+    """The mixed blend on disk: skops graph, XGBoost booster and Keras archive members."""
+    return blend.save(mixed_blend, tmp_path_factory.mktemp("saved") / "model.blend")
 
 
 def test_every_archive_member_swapped_for_a_pickle_is_refused_without_running_it(
@@ -367,6 +359,7 @@ def test_every_archive_member_swapped_for_a_pickle_is_refused_without_running_it
     with zipfile.ZipFile(saved_blend) as archive:
         names = [n for n in archive.namelist() if n != "manifest.json"]
     assert any(n.endswith(".keras") for n in names) and "graph.skops" in names
+    assert any(n.endswith(".ubj") for n in names)
     for name in names:
         for protocol in (0, 2, pickle.HIGHEST_PROTOCOL):
             marker = tmp_path / f"ran-{protocol}-{name.replace('/', '_')}"
