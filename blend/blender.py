@@ -61,7 +61,7 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.model_selection import KFold, StratifiedKFold, check_cv
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import _safe_indexing
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted
 
@@ -85,8 +85,11 @@ def is_expensive(estimator: object) -> bool:
     steps = getattr(estimator, "steps", None)
     if steps:
         return is_expensive(steps[-1][1])
-    inner = getattr(estimator, "regressor", None) or getattr(estimator, "estimator", None)
-    return inner is not None and inner is not estimator and is_expensive(inner)
+    for attr in ("regressor", "estimator"):  # TransformedTargetRegressor, wrappers
+        inner = getattr(estimator, attr, None)
+        if inner is not None and inner is not estimator and is_expensive(inner):
+            return True
+    return False
 
 
 def _member_output(estimator, X, classification: bool, n_classes: int) -> np.ndarray:
@@ -162,9 +165,10 @@ def _fit_predict(estimator, X, y, train, test, classification, n_classes, keep_m
     model = clone(estimator)
     X_train = X if train is None else _safe_indexing(X, train)
     y_train = y if train is None else y[train]
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     model.fit(X_train, y_train)
     fit_seconds = time.perf_counter() - start
+    fit_cpu_seconds = time.process_time() - cpu_start  # robust to other load on the machine
     pred, predict_seconds = None, 0.0
     if test is not None:
         start = time.perf_counter()
@@ -173,6 +177,7 @@ def _fit_predict(estimator, X, y, train, test, classification, n_classes, keep_m
     return {
         "pred": pred,
         "fit_seconds": fit_seconds,
+        "fit_cpu_seconds": fit_cpu_seconds,
         "predict_seconds": predict_seconds,
         "model": model if keep_model else None,
     }
@@ -201,6 +206,19 @@ def _run_task(func, key, args, on_error):
         return {"key": key, "error": msg, "cached": cached}
     out.update(key=key, error=None, cached=cached)
     return out
+
+
+def _log_row(res: dict, stage: str) -> dict:
+    return {
+        "member": res["key"][0],
+        "fold": res["key"][1],
+        "stage": stage,
+        "fit_seconds": res.get("fit_seconds", np.nan),
+        "fit_cpu_seconds": res.get("fit_cpu_seconds", np.nan),
+        "predict_seconds": res.get("predict_seconds", np.nan),
+        "cached": res["cached"],
+        "error": res["error"],
+    }
 
 
 def _is_worker_death(exc: BaseException) -> bool:
@@ -335,7 +353,7 @@ class _BaseBlend(_BaseComposition):
                 raise ValueError(f"cv must be at least 2 folds; got {cv}.")
             seed = self.random_state
             if not isinstance(seed, Integral):
-                seed = 0 if seed is None else np.random.RandomState(seed).randint(2**31 - 1)
+                seed = 0 if seed is None else check_random_state(seed).randint(2**31 - 1)
             kind = StratifiedKFold if self._classification else KFold
             if self._classification:
                 least = int(np.bincount(y).min())
@@ -387,6 +405,7 @@ class _BaseBlend(_BaseComposition):
                 keys.append((name, f))
                 tasks.append(args)
         results = self._run(func, keys, tasks, "out-of-fold")
+        log = [_log_row(res, "out-of-fold") for res in results]
 
         # assemble per-member OOF predictions (averaged where a row is predicted twice)
         by_name = {name: [] for name, _ in members}
@@ -469,6 +488,7 @@ class _BaseBlend(_BaseComposition):
                     else FoldAverage(models, n_outputs if classification else None)
                 )
         for key, res in zip(refit_keys, self._run(func, refit_keys, refit_tasks, "refit")):
+            log.append(_log_row(res, "refit"))
             name = key[0]
             info[name]["fit_seconds"] += res.get("fit_seconds", 0.0) if not res["error"] else 0
             info[name]["n_fits"] += 0 if res["cached"] else 1
@@ -509,6 +529,7 @@ class _BaseBlend(_BaseComposition):
             _w.ensemble_loss(P, y_rows, weights_local, metric) if final_estimator is None else None
         )
         self.diversity_ = self._diversity(P, y_rows, weights_local, own, names_ok)
+        self.task_log_ = pd.DataFrame.from_records(log)
         self.leaderboard_ = self._leaderboard(
             members, expensive, errors, pruned, own, names_ok, weights_local, kept_local, info
         )
@@ -864,6 +885,9 @@ class BlendRegressor(RegressorMixin, _BaseBlend):
         Every member's OOF predictions (NaN where a row has none).
     oof_rows_ : ndarray
         Rows on which weights were learned (where every member has an OOF prediction).
+    task_log_ : DataFrame
+        One row per member x fold (and refit) task: wall and CPU fit seconds, predict
+        seconds, whether it came from the cache, and its error.
     final_estimator_ : estimator or None
         The fitted stacker for ``method="stacking"``.
 

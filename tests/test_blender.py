@@ -123,6 +123,9 @@ def test_regression_fit_weights_leaderboard_and_decomposition(friedman):
     np.testing.assert_allclose(d.ensemble_error, d.member_error - d.ambiguity, atol=1e-10)
     assert blend.predict(X[:5]).shape == (5,)
     assert isinstance(blend.diversity_["error_correlation"], pd.DataFrame)
+    log = blend.task_log_
+    assert len(log[log["stage"] == "out-of-fold"]) == 3 * 5
+    assert (log["fit_cpu_seconds"] >= 0).all() and not log["cached"].any()
 
 
 def _w(blend):
