@@ -177,7 +177,7 @@ def test_routed_parameters_and_callable_graph():
     est.set_params(model__units=7, epochs=1)
     twin = clone(est)
     assert twin.get_params()["model__units"] == 7 and twin.model__units == 7
-    est.fit(X, y, fit__verbose=0) if False else est.fit(X, y)
+    est.fit(X, y)
     assert est.model_.get_layer("trunk0_dense").units == 7
 
     def my_graph(specs):

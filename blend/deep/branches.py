@@ -131,20 +131,25 @@ def image_encoder(
     *,
     kind: str = "separable",
     widths: Sequence[int] = (16, 32, 64),
+    flip: bool = True,
     name: str | None = None,
 ) -> keras.Model:
-    """Pixels -> Rescaling -> a convnet -> global average and max pooling -> a vector.
+    """Pixels -> Rescaling -> (random mirroring while training) -> a convnet -> pooled vector.
 
     ``kind``: ``"separable"`` (a conv stem, strided for images of 32 pixels or more, then
     residual separable blocks with batch
     normalization, each halving the resolution), ``"resnet"`` (the same with full
     convolutions), ``"inception"`` (inception modules) or ``"pool"`` (average pooling to
-    about 8x8, flattened, one Dense layer: no convolutions). Average pooling sees global
-    properties (colour, wear); max pooling sees small local ones (a stain).
+    about 8x8, flattened, one Dense layer: no convolutions). Every stage is pooled (average
+    and max) into the output: average pooling sees global properties (colour, wear), max
+    pooling small local ones (a stain), and early stages keep the fine detail.
     """
     name = name or f"{spec.name}_encoder"
     pixels = keras.Input(shape=spec.shape, dtype=spec.dtype, name=f"{name}_pixels")
     x = layers.Rescaling(spec.scale, spec.offset, name=f"{name}_scale")(pixels)
+    if flip:
+        # Mirror images during training only: a cheap augmentation for small image sets.
+        x = layers.RandomFlip("horizontal", name=f"{name}_flip")(x)
     widths = list(widths)
     if kind == "pool":
         factor = max(1, min(spec.shape[0], spec.shape[1]) // 8)
@@ -156,6 +161,7 @@ def image_encoder(
     # cost of every later stage.
     stem_strides = 2 if min(spec.shape[0], spec.shape[1]) >= 32 else 1
     x = conv_block(x, widths[0], 3, strides=stem_strides, name=f"{name}_stem")
+    stages = [x]
     for i, width in enumerate(widths[1:] if kind != "inception" else widths):
         if kind == "separable":
             x = residual_block(x, width, strides=2, kind="separable", name=f"{name}_res{i}")
@@ -167,9 +173,14 @@ def image_encoder(
             raise ValueError(
                 f"image kind must be 'separable', 'resnet', 'inception' or 'pool', got {kind!r}."
             )
-    avg = layers.GlobalAveragePooling2D(name=f"{name}_gap")(x)
-    peak = layers.GlobalMaxPooling2D(name=f"{name}_gmp")(x)
-    return keras.Model(pixels, layers.Concatenate(name=f"{name}_pool")([avg, peak]), name=name)
+        stages.append(x)
+    # Pool every stage, not only the last: early, high-resolution features see small details
+    # (a stain a few pixels wide, speckles) that later stages blur away.
+    pooled = []
+    for i, stage in enumerate(stages):
+        pooled.append(layers.GlobalAveragePooling2D(name=f"{name}_gap{i}")(stage))
+        pooled.append(layers.GlobalMaxPooling2D(name=f"{name}_gmp{i}")(stage))
+    return keras.Model(pixels, layers.Concatenate(name=f"{name}_pool")(pooled), name=name)
 
 
 def build_body(
@@ -186,6 +197,7 @@ def build_body(
     text_filters: int = 64,
     image: str | None = None,
     image_widths: Sequence[int] = (16, 32, 64),
+    image_flip: bool = True,
 ):
     """The multi-input body: one branch per role, merged, then a trunk.
 
@@ -203,8 +215,9 @@ def build_body(
     text, text_embedding_dim, text_filters :
         Override the graph's text encoder kind (``"conv"``, ``"separable"``, ``"lstm"``,
         ``"bag"``) and its sizes.
-    image, image_widths :
-        Override the graph's image encoder kind and its stage widths.
+    image, image_widths, image_flip :
+        Override the graph's image encoder kind, its stage widths, and whether images are
+        mirrored at random while training (on by default).
 
     Returns
     -------
@@ -258,7 +271,7 @@ def build_body(
                                    filters=text_filters, name=encoder_name)  # fmt: skip
         else:
             encoder = image_encoder(spec, kind=image_kind, widths=image_widths,
-                                    name=encoder_name)  # fmt: skip
+                                    flip=image_flip, name=encoder_name)  # fmt: skip
         branches.append(apply_shared(encoder, [inputs[s.name] for s in members], merge="symmetric"))
 
     x = branches[0] if len(branches) == 1 else layers.Concatenate(name="merge")(branches)

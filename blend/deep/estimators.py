@@ -21,6 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import DataConversionWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -174,7 +175,9 @@ class KerasGraphBase(BaseEstimator):
         if X.shape[0] < 1:
             raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while fitting.")
         if X.shape[1] < 1:
-            raise ValueError("Found array with 0 feature(s) (shape=(n, 0)) while fitting.")
+            raise ValueError(
+                f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required."
+            )
         self.n_features_in_ = X.shape[1]
         return X
 
@@ -260,6 +263,10 @@ class KerasGraphBase(BaseEstimator):
         """
         keras = _keras()
         self._check_params()
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         X = self._check_X_fit(X)
         targets = self._encode_targets(y, X)
         n = len(X)
@@ -360,6 +367,8 @@ class KerasGraphBase(BaseEstimator):
             )
         if not np.isfinite(weights).all() or (weights < 0).any():
             raise ValueError("sample_weight must be finite and non-negative.")
+        if not weights.any():
+            raise ValueError("Sample weights must contain at least one non-zero number.")
         return weights.astype(np.float32)
 
     # ------------------------------------------------------------------ predict
@@ -590,7 +599,7 @@ class KerasGraphClassifier(ClassifierMixin, KerasGraphBase):
         if y.ndim == 2 and y.shape[1] == 1:
             warnings.warn(
                 "A column-vector y was passed when a 1d array was expected; it is raveled.",
-                UserWarning,
+                DataConversionWarning,
                 stacklevel=3,
             )
             y = y.ravel()
@@ -658,6 +667,7 @@ class KerasGraphClassifier(ClassifierMixin, KerasGraphBase):
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, shape ``(n, n_classes)`` in the order of ``classes_``."""
+        check_is_fitted(self, "model_")
         p = self._raw_predict(X).astype(np.float64)
         if len(self.classes_) == 2:
             p = p.reshape(-1, 1)
@@ -666,7 +676,8 @@ class KerasGraphClassifier(ClassifierMixin, KerasGraphBase):
 
     def predict(self, X) -> np.ndarray:
         """The most probable class per row."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 def infer_task(series: pd.Series) -> str:
