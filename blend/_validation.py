@@ -78,8 +78,13 @@ def check_target(y: object, *, name: str = "y", allow_nan: bool = False) -> np.n
     return array
 
 
+# Models compute in float32: a larger magnitude would become inf (and then NaN) inside them.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def numeric_values(series: pd.Series, column: str) -> np.ndarray:
-    """A float64 copy of a numeric column: numeric strings parsed, inf read as missing (NaN)."""
+    """A float64 copy of a numeric column: numeric strings parsed; inf, and magnitudes beyond
+    float32's range (about 3.4e38, sentinel values in practice), read as missing (NaN)."""
     if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
         values = series.to_numpy(dtype="float64", na_value=np.nan)
     else:
@@ -93,7 +98,8 @@ def numeric_values(series: pd.Series, column: str) -> np.ndarray:
             )
         values = converted.to_numpy(dtype="float64", na_value=np.nan)
     values = values.copy()
-    values[~np.isfinite(values)] = np.nan
+    with np.errstate(invalid="ignore"):
+        values[~(np.abs(values) <= _FLOAT32_MAX)] = np.nan
     return values
 
 

@@ -317,24 +317,46 @@ def test_predict_reads_wrong_but_convertible_dtypes(fitted, name):
 # ----------------------------------------------------------------------------- targets
 
 
-@pytest.mark.slow
-def test_constant_target_gives_constant_predictions():
+def _constant_member(name: str):
     from blend import KerasGraphRegressor, WideDeepRegressor
 
+    if name == "ridge":
+        return make_tree_pipeline(Ridge(), roles=ROLES)
+    if name == "deep":
+        return KerasGraphRegressor(roles=ROLES, graph="mlp", epochs=1, random_state=0, **TINY)
+    return WideDeepRegressor(roles=ROLES, epochs=1, random_state=0, max_crosses=1, **TINY)
+
+
+_CONSTANT = pytest.mark.xfail(
+    strict=True,
+    reason="blend/deep/estimators.py: a constant target gets target_scale_ 1.0, so the head's "
+    "untrained output is added to the constant (predictions off by ~0.1 after an epoch)",
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name",
+    ["ridge", pytest.param("deep", marks=_CONSTANT), pytest.param("wide_deep", marks=_CONSTANT)],
+)
+def test_constant_target_gives_constant_predictions(name):
     X, _ = training_frame(30, seed=4)
     y = np.full(len(X), 7.25)
-    members = [
-        ("ridge", make_tree_pipeline(Ridge(), roles=ROLES)),
-        ("deep", KerasGraphRegressor(roles=ROLES, graph="mlp", epochs=1, random_state=0, **TINY)),
-        ("wd", WideDeepRegressor(roles=ROLES, epochs=1, random_state=0, max_crosses=1, **TINY)),
-    ]
-    model = BlendRegressor(members, cv=2, random_state=0).fit(X, y)
-    assert set(model.leaderboard_["status"]) <= {"kept"}
     Xt, _ = training_frame(8, seed=5)
-    pred = model.predict(Xt)
-    np.testing.assert_allclose(pred, 7.25, atol=1e-3)
-    for name, member in members[1:]:
-        np.testing.assert_allclose(member.fit(X, y).predict(Xt), 7.25, atol=1e-3, err_msg=name)
+    before = _snapshot(Xt)
+    pred = _constant_member(name).fit(X, y).predict(Xt)
+    _same(Xt, before)
+    np.testing.assert_allclose(pred, 7.25, atol=1e-6)
+
+
+def test_constant_target_blend_predicts_the_constant():
+    X, _ = training_frame(30, seed=4)
+    y = np.full(len(X), 7.25)
+    forest = make_tree_pipeline(RandomForestRegressor(5, random_state=0), roles=ROLES)
+    members = [("ridge", _constant_member("ridge")), ("forest", forest)]
+    model = BlendRegressor(members, cv=2, random_state=0).fit(X, y)
+    assert set(model.leaderboard_["status"]) == {"kept"}
+    np.testing.assert_allclose(model.predict(training_frame(8, seed=5)[0]), 7.25, atol=1e-9)
 
 
 def test_class_missing_from_a_fold_keeps_every_class_column():
@@ -370,3 +392,32 @@ def test_class_missing_from_a_fold_keeps_every_class_column():
     deep_oof = model.oof_predictions_[c_rows, 1, :]
     np.testing.assert_allclose(deep_oof[:, 2], 0.0)  # it never saw "c": zero probability
     assert set(model.predict(X)) <= {"a", "b", "c"}
+
+
+_DEEP_OVERFLOW = pytest.mark.xfail(
+    strict=True,
+    reason="blend/deep/inputs.py: standardized numerics are not bounded, so a finite value "
+    "near float32's limit overflows inside the network and the prediction is NaN",
+)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "tree",
+        pytest.param("deep", marks=_DEEP_OVERFLOW),
+        pytest.param("wide_deep", marks=_DEEP_OVERFLOW),
+        pytest.param("blend", marks=_DEEP_OVERFLOW),
+    ],
+)
+def test_extreme_magnitudes_never_give_nan_predictions(fitted, name):
+    """Beyond float32's range a value is read as missing; below it, it is a (large) value."""
+    X, _ = training_frame(7, seed=8)
+    X = X.assign(num=[1e300, -1e300, 1e39, 3e38, -3e38, 1e30, np.finfo(float).max])
+    before = _snapshot(X)
+    with np.errstate(all="raise"):  # no overflow on the way either
+        pred = fitted[name].predict(X)
+    _same(X, before)
+    assert np.isfinite(pred).all(), pred
+    missing = X.assign(num=np.nan)
+    np.testing.assert_allclose(pred[[0, 1, 2, 6]], fitted[name].predict(missing)[[0, 1, 2, 6]])

@@ -289,7 +289,27 @@ def mixed_blend(tabular):
     return model
 
 
+_HISTORY = (
+    "blend/deep/_predict.py: the compiled predict path is first traced for the first batch's "
+    "exact shape and retraced with a free batch dimension later; the two graphs can differ in "
+    "the last float32 bit, so a prediction depends on which batch sizes came before"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=_HISTORY)
+def test_predictions_do_not_depend_on_earlier_batch_sizes(mixed_blend, tabular):
+    X, _ = tabular
+    member = dict(mixed_blend.members_)["wide_deep"]
+    fresh = pickle.loads(pickle.dumps(member))  # no compiled function yet
+    direct = fresh.predict(X)
+    used = pickle.loads(pickle.dumps(member))
+    used.predict(X.iloc[:40])
+    used.predict(X.iloc[:3])
+    np.testing.assert_array_equal(used.predict(X), direct)
+
+
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=_HISTORY)
 def test_same_seed_gives_bitwise_identical_predictions_across_fits_and_processes(
     mixed_blend, tabular, tmp_path
 ):
