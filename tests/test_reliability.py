@@ -208,6 +208,7 @@ def _log_lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
+@pytest.mark.slow
 def test_killed_fit_resumes_without_refitting_finished_tasks(tmp_path, monkeypatch):
     (tmp_path / "resume_helpers.py").write_text(_RESUME_HELPERS)
     script = tmp_path / "fit.py"
