@@ -155,12 +155,16 @@ def run_sections(sections, quick: bool, write: bool = True) -> list[dict]:
         print(f"[bench] {name} done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         print(markdown_table(new), flush=True)
         rows += new
-    table = markdown_table(rows)
-    text = header(info, quick, time.perf_counter() - start, os.getloadavg()) + table + "\n"
+        if write:  # after every section, so an interrupted run still leaves its numbers
+            done = len(rows) and name == sections[-1]
+            text = header(info, quick, time.perf_counter() - start, os.getloadavg())
+            if not done:
+                text += f"**Partial run**: sections so far of {list(sections)}.\n\n"
+            RESULTS.write_text(text + markdown_table(rows) + "\n")
+    text = header(info, quick, time.perf_counter() - start, os.getloadavg())
     print()
-    print(text)
+    print(text + markdown_table(rows))
     if write:
-        RESULTS.write_text(text)
         print(f"wrote {RESULTS}", file=sys.stderr)
     return rows
 
