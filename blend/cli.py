@@ -459,6 +459,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.output:
         settings["folder"] = Path(args.output).resolve()
     folder: Path = settings["folder"]
+    model_file = (folder / settings["model_name"]).resolve()  # follows symlinks
+    if not model_file.is_relative_to(folder.resolve()):
+        raise cfg.error(
+            ["output", "model"],
+            f"{settings['model_name']!r} escapes the output folder (it resolves to "
+            f"{str(model_file)!r}); give a plain file name such as 'model.blend'.",
+        )
     frame = read_table(settings["data_path"])
     target = settings["target"]
     if target not in frame.columns:

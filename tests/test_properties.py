@@ -327,17 +327,10 @@ def _constant_member(name: str):
     return WideDeepRegressor(roles=ROLES, epochs=1, random_state=0, max_crosses=1, **TINY)
 
 
-_CONSTANT = pytest.mark.xfail(
-    strict=True,
-    reason="blend/deep/estimators.py: a constant target gets target_scale_ 1.0, so the head's "
-    "untrained output is added to the constant (predictions off by ~0.1 after an epoch)",
-)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "name",
-    ["ridge", pytest.param("deep", marks=_CONSTANT), pytest.param("wide_deep", marks=_CONSTANT)],
+    ["ridge", "deep", "wide_deep"],
 )
 def test_constant_target_gives_constant_predictions(name):
     X, _ = training_frame(30, seed=4)
@@ -394,20 +387,13 @@ def test_class_missing_from_a_fold_keeps_every_class_column():
     assert set(model.predict(X)) <= {"a", "b", "c"}
 
 
-_DEEP_OVERFLOW = pytest.mark.xfail(
-    strict=True,
-    reason="blend/deep/inputs.py: standardized numerics are not bounded, so a finite value "
-    "near float32's limit overflows inside the network and the prediction is NaN",
-)
-
-
 @pytest.mark.parametrize(
     "name",
     [
         "tree",
-        pytest.param("deep", marks=_DEEP_OVERFLOW),
-        pytest.param("wide_deep", marks=_DEEP_OVERFLOW),
-        pytest.param("blend", marks=_DEEP_OVERFLOW),
+        "deep",
+        "wide_deep",
+        "blend",
     ],
 )
 def test_extreme_magnitudes_never_give_nan_predictions(fitted, name):

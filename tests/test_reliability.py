@@ -125,11 +125,6 @@ def test_raising_and_diverging_members_are_reported_and_blend_goes_on(tabular):
     pd.testing.assert_frame_equal(X, before)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="blend/deep/estimators.py: fit keeps a model whose loss went NaN (no TerminateOnNaN "
-    "guard), so a standalone deep member predicts NaN silently",
-)
 def test_diverging_keras_member_raises_a_clear_error_in_fit(tabular):
     X, y = tabular
     with pytest.raises((FloatingPointError, ValueError), match=r"(?i)diverg|NaN"):
@@ -290,14 +285,6 @@ def mixed_blend(tabular):
     return model
 
 
-_HISTORY = (
-    "blend/deep/_predict.py: the compiled predict path is first traced for the first batch's "
-    "exact shape and retraced with a free batch dimension later; the two graphs can differ in "
-    "the last float32 bit, so a prediction depends on which batch sizes came before"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=_HISTORY)
 def test_predictions_do_not_depend_on_earlier_batch_sizes(mixed_blend, tabular):
     X, _ = tabular
     member = dict(mixed_blend.members_)["wide_deep"]
@@ -310,7 +297,6 @@ def test_predictions_do_not_depend_on_earlier_batch_sizes(mixed_blend, tabular):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=_HISTORY)
 def test_same_seed_gives_bitwise_identical_predictions_across_fits_and_processes(
     mixed_blend, tabular, tmp_path
 ):
@@ -458,11 +444,6 @@ def test_train_config_refuses_model_names_escaping_the_folder(cli_folder, model)
         load_config(cli_folder / "c.toml")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="blend/cli.py: cmd_train checks the model name's text only; a symlinked folder "
-    "inside the output folder sends the model file outside it",
-)
 def test_train_refuses_symlink_escaping_the_output_folder(cli_folder, capsys):
     from blend.cli import EXIT_OK, main
 
@@ -503,11 +484,6 @@ _CHATTER = ("cpu_feature_guard", "absl", "oneDNN", "retracing", "I0000", "W0000"
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="blend/deep: TensorFlow's C++ start-up log (TF_CPP_MIN_LOG_LEVEL unset) and its "
-    "'triggered tf.function retracing' warnings reach stderr at verbose=0",
-)
 def test_tensorflow_chatter_does_not_reach_the_user_at_default_verbosity(tmp_path):
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(_CHATTER_SCRIPT), str(tmp_path / "m.blend")],

@@ -7,6 +7,11 @@ Importing :mod:`blend.deep.inputs` does not import Keras; :mod:`blend.deep.block
 from __future__ import annotations
 
 import importlib
+import os
+
+# TensorFlow's C++ start-up lines (CPU instructions, oneDNN) are noise at the default verbosity;
+# set before any blend module imports Keras. An explicit TF_CPP_MIN_LOG_LEVEL is respected.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 _LAZY = {
     "InputEncoder": ".inputs",

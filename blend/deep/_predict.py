@@ -29,11 +29,28 @@ def compile_forward(model: keras.Model) -> Callable[[dict], object]:
     if backend == "tensorflow":
         import tensorflow as tf
 
-        @tf.function(reduce_retracing=True)
+        # One trace with a free batch dimension: a trace for the first batch's exact shape and
+        # a relaxed retrace later can differ in the last float32 bit, which would make a row's
+        # prediction depend on the batch sizes predicted before.
+        specs = {t.name: tf.TensorSpec((None, *t.shape[1:]), t.dtype) for t in model.inputs}
+
+        @tf.function(input_signature=[specs])
         def forward(inputs):
             return model(inputs, training=False)
 
-        return lambda inputs: keras.tree.map_structure(lambda t: t.numpy(), forward(inputs))
+        @tf.function(reduce_retracing=True)
+        def forward_any(inputs):  # inputs not named like the model's (a custom graph)
+            return model(inputs, training=False)
+
+        def run(inputs):
+            if isinstance(inputs, dict) and set(inputs) == set(specs):
+                inputs = {k: tf.convert_to_tensor(v, specs[k].dtype) for k, v in inputs.items()}
+                outputs = forward(inputs)
+            else:
+                outputs = forward_any(inputs)
+            return keras.tree.map_structure(lambda t: t.numpy(), outputs)
+
+        return run
     if backend == "jax":
         import jax
 

@@ -14,6 +14,8 @@ Extending: subclasses (e.g. the wide-and-deep estimators) override
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import numbers
 import warnings
 from collections.abc import Mapping
@@ -47,6 +49,36 @@ def _keras():
     import keras
 
     return keras
+
+
+@contextlib.contextmanager
+def _quiet_tensorflow(verbose):
+    """Hide TensorFlow's logger warnings (tf.function retracing) unless ``verbose``.
+
+    Each fit builds a new train function and each model its own compiled predict function, so
+    TensorFlow warns about "excessive retracing" though nothing is wrong.
+    """
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    if not verbose:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _check_finite_weights(model, name: str, history, learning_rate) -> None:
+    """Raise when training diverged: a model with NaN/inf weights predicts NaN for every row."""
+    if all(np.isfinite(w.numpy()).all() for w in model.weights):
+        return
+    losses = [float(v) for v in history.history.get("loss", [])]
+    bad = next((i for i, v in enumerate(losses) if not np.isfinite(v)), len(losses) - 1)
+    raise FloatingPointError(
+        f"{name} training diverged: the loss became {losses[bad] if losses else 'NaN'} in "
+        f"epoch {bad + 1} and the weights are NaN or infinite. Lower learning_rate (now "
+        f"{learning_rate!r}), scale extreme inputs, or use optimizer='adam'."
+    )
 
 
 class KerasGraphBase(BaseEstimator):
@@ -294,7 +326,7 @@ class KerasGraphBase(BaseEstimator):
             loss_weights=self._loss_weights(),
             **compile_options,
         )
-        callbacks = []
+        callbacks = [keras.callbacks.TerminateOnNaN()]  # stop at the first NaN loss
         if use_val and self.patience > 0:
             callbacks.append(
                 keras.callbacks.EarlyStopping(
@@ -335,7 +367,8 @@ class KerasGraphBase(BaseEstimator):
 
             train = dataset(train_rows, True)
             val = dataset(val_rows, False) if use_val else None
-            history = model.fit(train, validation_data=val, **options)
+            with _quiet_tensorflow(self.verbose):
+                history = model.fit(train, validation_data=val, **options)
         else:
             arrays = encoder.transform(X)
             val = None
@@ -343,15 +376,17 @@ class KerasGraphBase(BaseEstimator):
                 val = (take(arrays, val_rows), take(targets, val_rows))
                 if weights is not None:
                     val = (*val, take(weights, val_rows))
-            history = model.fit(
-                take(arrays, train_rows),
-                take(targets, train_rows),
-                sample_weight=take(weights, train_rows),
-                validation_data=val,
-                batch_size=self.batch_size,
-                shuffle=True,
-                **options,
-            )
+            with _quiet_tensorflow(self.verbose):
+                history = model.fit(
+                    take(arrays, train_rows),
+                    take(targets, train_rows),
+                    sample_weight=take(weights, train_rows),
+                    validation_data=val,
+                    batch_size=self.batch_size,
+                    shuffle=True,
+                    **options,
+                )
+        _check_finite_weights(model, type(self).__name__, history, self.learning_rate)
         self.model_ = model
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         self._forward = None
@@ -382,7 +417,8 @@ class KerasGraphBase(BaseEstimator):
         chunks = []
         for start in range(0, max(len(X), 1), _PREDICT_CHUNK):
             part = X.iloc[start : start + _PREDICT_CHUNK]
-            chunks.append(self._forward(self.encoder_.transform(part)))
+            with _quiet_tensorflow(self.verbose):
+                chunks.append(self._forward(self.encoder_.transform(part)))
         if len(X) == 0:
             raise ValueError("Found array with 0 sample(s) while a minimum of 1 is required.")
         if isinstance(chunks[0], dict):
@@ -528,7 +564,8 @@ class KerasGraphRegressor(RegressorMixin, KerasGraphBase):
         self.n_outputs_ = y.shape[1]
         self.target_mean_ = y.mean(axis=0).astype(float).tolist()
         std = y.std(axis=0)
-        self.target_scale_ = np.where(std > 1e-12, std, 1.0).astype(float).tolist()
+        # A constant column gets scale 0: the output is exactly the constant, not constant + z.
+        self.target_scale_ = np.where(std > 1e-12, std, 0.0).astype(float).tolist()
         return y
 
     def _losses(self):

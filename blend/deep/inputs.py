@@ -40,6 +40,9 @@ PAD, OOV = 0, 1
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 # Longest automatic sequence length; longer texts are truncated (their start is kept).
 _MAX_AUTO_LENGTH = 256
+# Standardized numerics are clipped to this many standard deviations: a value near float32's
+# limit would otherwise overflow to inf inside the network and every prediction would be NaN.
+_MAX_Z = 1e6
 
 
 @dataclass(frozen=True)
@@ -398,7 +401,8 @@ class InputEncoder:
         for j, column in enumerate(self.numeric_columns_):
             values = numeric_values(X[column], column)
             missing = np.isnan(values)
-            out[:, j] = np.where(missing, 0.0, (values - self.means_[j]) / self.scales_[j])
+            z = np.clip((values - self.means_[j]) / self.scales_[j], -_MAX_Z, _MAX_Z)
+            out[:, j] = np.where(missing, 0.0, z)
             if column in self.indicator_columns_:
                 out[:, k + self.indicator_columns_.index(column)] = missing
         return out
