@@ -18,7 +18,8 @@ __all__ = ["compile_forward"]
 def compile_forward(model: keras.Model) -> Callable[[dict], object]:
     """Return ``f(inputs) -> outputs`` running ``model(inputs, training=False)`` compiled.
 
-    TensorFlow: a ``tf.function`` with shape relaxation (few retraces across batch sizes).
+    TensorFlow: a ``tf.function`` traced once with a free batch dimension (the same row predicts
+    the same bits whatever the batch sizes before it).
     JAX: ``jax.jit`` over ``model.stateless_call`` with the current weights (rebuild it after
     the weights change). Torch, other backends and models compiled with ``run_eagerly=True``:
     the eager call (under ``torch.no_grad`` for torch).
