@@ -25,7 +25,7 @@ def split(X: pd.DataFrame, y: pd.Series, seed: int, test_size: float = 0.2):
     return X.iloc[train], X.iloc[test], y.iloc[train], y.iloc[test]
 
 
-def shrink_for_quick_run(members, epochs: int = 8, trees: int = 150) -> None:
+def shrink_for_quick_run(members, epochs: int = 25, trees: int = 150) -> None:
     """Fewer epochs and trees in place: a quick run takes the same code path, only shorter."""
     for _, member in members:
         params = member.get_params()

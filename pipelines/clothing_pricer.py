@@ -15,7 +15,7 @@ report folder:
 
 Usage::
 
-    python pipelines/clothing_pricer.py            # defaults: about 10 minutes on 2 cores
+    python pipelines/clothing_pricer.py            # defaults: 3000 listings, 3 folds
     python pipelines/clothing_pricer.py --quick    # about a minute
 """
 
@@ -69,14 +69,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--n-samples", type=int, default=None, help="listings (default 8000)")
+    parser.add_argument("--n-samples", type=int, default=None, help="listings (default 3000)")
     parser.add_argument("--quick", action="store_true", help="a one-minute run on less data")
     parser.add_argument("--out", default="reports/clothing", help="report folder")
-    parser.add_argument("--cv", type=int, default=5, help="out-of-fold folds")
+    parser.add_argument("--cv", type=int, default=3, help="out-of-fold folds")
     parser.add_argument("--random-state", type=int, default=0)
     parser.add_argument("--no-ablation", action="store_true", help="skip the modality ablation")
     args = parser.parse_args(argv)
-    n_samples = args.n_samples or (1500 if args.quick else 8000)
+    n_samples = args.n_samples or (1500 if args.quick else 3000)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
