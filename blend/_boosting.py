@@ -63,7 +63,7 @@ class _EarlyStopped(BaseEstimator):
         self.random_state = random_state
 
     def _default(self) -> BaseEstimator:  # pragma: no cover - overridden
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define _default.")
 
     def _check_params(self) -> None:
         if not 0.0 < self.validation_fraction < 0.5:

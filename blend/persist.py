@@ -226,13 +226,10 @@ def _json_scalar(value: Any, where: str) -> Any:
         return None if value != value else value
     if isinstance(value, np.generic) and value.dtype.kind in "biuf":
         return _json_scalar(value.item(), where)
-    try:
-        import pandas as pd
+    import pandas as pd  # a hard dependency; imported here to keep `import blend` light
 
-        if value is pd.NA or value is pd.NaT:
-            return None
-    except ImportError:  # pragma: no cover
-        pass
+    if value is pd.NA or value is pd.NaT:
+        return None
     raise TypeError(
         f"{where}: cannot save a pandas value of type {type(value).__name__} safely; only "
         "strings, numbers and missing values are supported in object columns."

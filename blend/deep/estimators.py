@@ -165,7 +165,7 @@ class KerasGraphBase(BaseEstimator):
 
     def _make_outputs(self, features, extra_logits: Mapping | None = None):
         """Heads over ``features``; ``extra_logits`` are added before each activation."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define _make_outputs.")
 
     # ------------------------------------------------------------------ validation
     def _check_params(self) -> None:
@@ -254,10 +254,10 @@ class KerasGraphBase(BaseEstimator):
     # ------------------------------------------------------------------ fit
     def _encode_targets(self, y, X: pd.DataFrame):
         """Return the training targets (array, or dict per output) and set target attributes."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define _encode_targets.")
 
     def _losses(self):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define _losses.")
 
     def _loss_weights(self):
         return None
