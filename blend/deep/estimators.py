@@ -319,7 +319,10 @@ class KerasGraphBase(BaseEstimator):
         val_rows = np.sort(order[:n_val]) if use_val else None
 
         model = self._build_model(encoder.specs_)
-        compile_options = {"jit_compile": False, **self._routed("compile__")}
+        # XLA on TensorFlow CPU costs more compile time than it saves on these small graphs;
+        # JAX without jit would run eagerly (orders of magnitude slower), so it keeps "auto".
+        jit = "auto" if keras.backend.backend() != "tensorflow" else False
+        compile_options = {"jit_compile": jit, **self._routed("compile__")}
         model.compile(
             optimizer=self._make_optimizer(),
             loss=self._losses(),
