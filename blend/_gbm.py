@@ -1,0 +1,421 @@
+"""LightGBM and CatBoost members: early stopping inside ``fit``, state kept as native bytes.
+
+Both boosters are optional (``pip install blend[boost]``). Like the XGBoost wrappers of
+:mod:`blend._boosting`, these split off a validation share in ``fit`` to find the number of
+trees. Unlike them they take plain keyword ``params`` rather than a booster object, and keep
+the fitted model as the library's own serialized format (LightGBM's model text, CatBoost's
+``cbm`` bytes) in ``model_bytes_``: pickling, :func:`blend.save` and ``joblib`` then carry
+bytes, never a foreign object, and no foreign class has to be trusted when loading. The live
+booster is rebuilt from those bytes on first use after loading.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = [
+    "CatBoostMemberClassifier",
+    "CatBoostMemberRegressor",
+    "LightGBMMemberClassifier",
+    "LightGBMMemberRegressor",
+]
+
+# Fewer rows than this: no validation split, a fixed number of trees instead.
+_MIN_ROWS_FOR_SPLIT = 200
+_FALLBACK_TREES = 300
+_LIVE = "_live_model"
+
+
+class _NativeBooster(BaseEstimator):
+    """Shared fit loop: split, early-stop, refit with the chosen number of trees."""
+
+    _library = ""
+    _is_classifier = False
+
+    def __init__(
+        self,
+        params: dict | None = None,
+        *,
+        max_trees: int = 4000,
+        validation_fraction: float = 0.1,
+        early_stopping_rounds: int = 100,
+        refit: bool = True,
+        random_state: int | None = None,
+    ) -> None:
+        self.params = params
+        self.max_trees = max_trees
+        self.validation_fraction = validation_fraction
+        self.early_stopping_rounds = early_stopping_rounds
+        self.refit = refit
+        self.random_state = random_state
+
+    # -- library hooks -------------------------------------------------------------------
+    def _defaults(self) -> dict:  # pragma: no cover - overridden
+        raise NotImplementedError(f"{type(self).__name__} must define _defaults.")
+
+    def _new_model(self, trees: int) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError(f"{type(self).__name__} must define _new_model.")
+
+    def _fit_stopped(self, model, X, y, w, X_val, y_val, w_val) -> int:  # pragma: no cover
+        raise NotImplementedError(f"{type(self).__name__} must define _fit_stopped.")
+
+    def _to_bytes(self, model) -> bytes:  # pragma: no cover - overridden
+        raise NotImplementedError(f"{type(self).__name__} must define _to_bytes.")
+
+    def _from_bytes(self, data: bytes) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError(f"{type(self).__name__} must define _from_bytes.")
+
+    # -- shared logic --------------------------------------------------------------------
+    def _import(self):
+        import importlib
+
+        try:
+            return importlib.import_module(self._library)
+        except ImportError as err:
+            raise ImportError(
+                f"{type(self).__name__} needs the {self._library!r} package, which is not "
+                f"installed. Install it with `pip install {self._library}` (or "
+                "`pip install blend[boost]`)."
+            ) from err
+
+    def _check_params(self) -> None:
+        if self.params is not None and not isinstance(self.params, dict):
+            raise TypeError(f"params must be a dict or None, got {type(self.params).__name__}.")
+        if not 0.0 < self.validation_fraction < 0.5:
+            raise ValueError(
+                f"validation_fraction must be in (0, 0.5), got {self.validation_fraction!r}."
+            )
+        for name in ("max_trees", "early_stopping_rounds"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+
+    def _merged_params(self) -> dict:
+        return {**self._defaults(), **(self.params or {})}
+
+    def _fit(self, X, y: np.ndarray, sample_weight) -> _NativeBooster:
+        self._check_params()
+        self._import()
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
+        n = X.shape[0]
+        weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        if n < _MIN_ROWS_FOR_SPLIT:
+            best = min(self.max_trees, _FALLBACK_TREES)
+            model = self._new_model(best)
+            self._fit_plain(model, X, y, weight)
+        else:
+            stratify = y if self._is_classifier and np.bincount(y).min() >= 2 else None
+            train, valid = train_test_split(
+                np.arange(n),
+                test_size=self.validation_fraction,
+                random_state=self.random_state if self.random_state is not None else 0,
+                stratify=stratify,
+            )
+            model = self._new_model(self.max_trees)
+            best = self._fit_stopped(
+                model,
+                X[train],
+                y[train],
+                None if weight is None else weight[train],
+                X[valid],
+                y[valid],
+                None if weight is None else weight[valid],
+            )
+            if self.refit:
+                # All rows carry more signal than the training share: grow a few more trees.
+                best = max(1, round(best / (1.0 - self.validation_fraction)))
+                model = self._new_model(best)
+                self._fit_plain(model, X, y, weight)
+        self.best_n_estimators_ = int(best)
+        self.model_bytes_ = self._to_bytes(model)
+        self.__dict__[_LIVE] = model
+        return self
+
+    def _fit_plain(self, model, X, y, w) -> None:
+        model.fit(X, y, sample_weight=w)
+
+    def _model(self):
+        check_is_fitted(self, "model_bytes_")
+        live = self.__dict__.get(_LIVE)
+        if live is None:
+            self._import()
+            live = self._from_bytes(self.model_bytes_)
+            self.__dict__[_LIVE] = live
+        return live
+
+    def _checked(self, X) -> np.ndarray:
+        check_is_fitted(self, "model_bytes_")
+        return validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
+
+    # Keep the live booster out of every serialized form: bytes travel, objects do not.
+    def __getstate__(self):
+        state = super().__getstate__()
+        state = dict(state)
+        state.pop(_LIVE, None)
+        return state
+
+    def __setstate__(self, state) -> None:
+        state = dict(state)
+        state.pop(_LIVE, None)
+        super().__setstate__(state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class _LightGBM(_NativeBooster):
+    _library = "lightgbm"
+
+    def _defaults(self) -> dict:
+        return {
+            "learning_rate": 0.03,
+            "num_leaves": 63,
+            "min_child_samples": 20,
+            "subsample": 0.8,
+            "subsample_freq": 1,
+            "colsample_bytree": 0.8,
+            "reg_lambda": 1.0,
+            "verbose": -1,
+        }
+
+    def _new_model(self, trees: int):
+        lgb = self._import()
+        cls = lgb.LGBMClassifier if self._is_classifier else lgb.LGBMRegressor
+        params = {**self._merged_params(), "n_estimators": trees}
+        if self.random_state is not None:
+            params["random_state"] = self.random_state
+        return cls(**params)
+
+    def _fit_stopped(self, model, X, y, w, X_val, y_val, w_val) -> int:
+        lgb = self._import()
+        if "eval_X" in inspect.signature(model.fit).parameters:  # LightGBM >= 4.7
+            evaluation = {"eval_X": (X_val,), "eval_y": (y_val,)}
+        else:
+            evaluation = {"eval_set": [(X_val, y_val)]}
+        model.fit(
+            X,
+            y,
+            sample_weight=w,
+            eval_sample_weight=None if w_val is None else [w_val],
+            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+            **evaluation,
+        )
+        return int(model.best_iteration_ or model.n_estimators)
+
+    def _to_bytes(self, model) -> bytes:
+        return model.booster_.model_to_string().encode("utf-8")
+
+    def _from_bytes(self, data: bytes):
+        # A Booster predicts from the model text; no sklearn wrapper state is needed.
+        lgb = self._import()
+        return lgb.Booster(model_str=data.decode("utf-8"))
+
+    def _raw_predict(self, X) -> np.ndarray:
+        model = self._model()
+        booster = model if not hasattr(model, "booster_") else model.booster_
+        return np.asarray(booster.predict(self._checked(X)))
+
+
+class _CatBoost(_NativeBooster):
+    _library = "catboost"
+
+    def _defaults(self) -> dict:
+        return {"learning_rate": 0.08, "depth": 6, "l2_leaf_reg": 3.0}
+
+    def _new_model(self, trees: int):
+        cb = self._import()
+        cls = cb.CatBoostClassifier if self._is_classifier else cb.CatBoostRegressor
+        params = {
+            **self._merged_params(),
+            "iterations": trees,
+            "verbose": 0,
+            "allow_writing_files": False,  # no catboost_info/ folder in the user's directory
+        }
+        if self.random_state is not None:
+            params["random_seed"] = self.random_state
+        return cls(**params)
+
+    def _fit_stopped(self, model, X, y, w, X_val, y_val, w_val) -> int:
+        cb = self._import()
+        model.fit(
+            X,
+            y,
+            sample_weight=w,
+            eval_set=cb.Pool(X_val, y_val, weight=w_val),
+            early_stopping_rounds=self.early_stopping_rounds,
+            use_best_model=True,
+        )
+        return int(model.get_best_iteration()) + 1
+
+    def _to_bytes(self, model) -> bytes:
+        import os
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "model.cbm")
+            model.save_model(path, format="cbm")
+            with open(path, "rb") as handle:
+                return handle.read()
+
+    def _from_bytes(self, data: bytes):
+        cb = self._import()
+        model = cb.CatBoostClassifier() if self._is_classifier else cb.CatBoostRegressor()
+        return model.load_model(blob=data)
+
+    def _raw_predict(self, X) -> np.ndarray:
+        model = self._model()
+        if self._is_classifier:
+            return np.asarray(model.predict_proba(self._checked(X)))
+        return np.asarray(model.predict(self._checked(X)))
+
+
+class _RegressorMixinFit:
+    def fit(self, X, y, sample_weight=None):
+        """Pick the number of trees on a held-out split, then fit."""
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim != 1:
+            raise ValueError(f"y must be one-dimensional, got shape {y.shape}.")
+        return self._fit(X, y, sample_weight)
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted values."""
+        return self._raw_predict(X).astype(np.float64)
+
+
+class _ClassifierMixinFit:
+    _is_classifier = True
+
+    def fit(self, X, y, sample_weight=None):
+        """Encode the labels, pick the number of trees on a stratified split, then fit."""
+        encoder = LabelEncoder().fit(np.asarray(y))
+        if len(encoder.classes_) < 2:
+            raise ValueError(
+                f"The target has a single class ({encoder.classes_[0]!r}); a classifier "
+                "needs at least two."
+            )
+        self.classes_ = encoder.classes_
+        return self._fit(X, encoder.transform(np.asarray(y)), sample_weight)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``."""
+        proba = self._raw_predict(X)
+        if proba.ndim == 1:  # LightGBM's Booster gives P(class 1) for two classes
+            proba = np.column_stack([1.0 - proba, proba])
+        return proba
+
+    def predict(self, X) -> np.ndarray:
+        """Most probable class labels."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+_PARAMS_DOC = """
+    Parameters
+    ----------
+    params : dict, optional
+        Booster options over the defaults ({defaults}); the number of trees is
+        ``max_trees`` and the seed ``random_state``.
+    max_trees : int, default=4000
+        Upper limit on the number of trees; early stopping picks the number used.
+    validation_fraction : float, default=0.1
+        Share of the rows held out to pick the number of trees.
+    early_stopping_rounds : int, default=100
+        Stop after this many trees without improvement on the held-out rows.
+    refit : bool, default=True
+        Refit on all rows with the chosen number of trees (scaled by
+        ``1 / (1 - validation_fraction)``); ``False`` keeps the early-stopped model.
+    random_state : int or None
+        Seeds the split and the booster.
+
+    Attributes
+    ----------
+    best_n_estimators_ : int
+        Number of trees the fitted model uses.
+    model_bytes_ : bytes
+        The fitted model in the library's own format ({fmt}).
+    n_features_in_ : int
+        Number of input columns.
+"""
+
+
+class LightGBMMemberRegressor(_RegressorMixinFit, RegressorMixin, _LightGBM):
+    __doc__ = (
+        "LightGBM regression with early stopping on an internal split (optional member).\n"
+        + _PARAMS_DOC.format(
+            defaults="learning rate 0.03, 63 leaves, row and column subsampling 0.8",
+            fmt="LightGBM model text",
+        )
+        + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from blend._gbm import LightGBMMemberRegressor
+    >>> X = np.random.default_rng(0).normal(size=(300, 3)); y = X[:, 0] * 2
+    >>> LightGBMMemberRegressor(random_state=0).fit(X, y).predict(X[:2]).shape
+    (2,)
+    """
+    )
+
+
+class LightGBMMemberClassifier(_ClassifierMixinFit, ClassifierMixin, _LightGBM):
+    __doc__ = (
+        "LightGBM classification with early stopping on a stratified split (optional member).\n"
+        + _PARAMS_DOC.format(
+            defaults="learning rate 0.03, 63 leaves, row and column subsampling 0.8",
+            fmt="LightGBM model text",
+        )
+        + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from blend._gbm import LightGBMMemberClassifier
+    >>> X = np.random.default_rng(0).normal(size=(300, 3)); y = np.where(X[:, 0] > 0, "a", "b")
+    >>> LightGBMMemberClassifier(random_state=0).fit(X, y).predict_proba(X[:2]).shape
+    (2, 2)
+    """
+    )
+
+
+class CatBoostMemberRegressor(_RegressorMixinFit, RegressorMixin, _CatBoost):
+    __doc__ = (
+        "CatBoost regression (symmetric trees) with early stopping on an internal split.\n"
+        + _PARAMS_DOC.format(
+            defaults="learning rate 0.08, depth 6, l2_leaf_reg 3", fmt="CatBoost cbm bytes"
+        )
+        + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from blend._gbm import CatBoostMemberRegressor
+    >>> X = np.random.default_rng(0).normal(size=(300, 3)); y = X[:, 0] * 2
+    >>> CatBoostMemberRegressor(random_state=0).fit(X, y).predict(X[:2]).shape
+    (2,)
+    """
+    )
+
+
+class CatBoostMemberClassifier(_ClassifierMixinFit, ClassifierMixin, _CatBoost):
+    __doc__ = (
+        "CatBoost classification with early stopping on a stratified split (optional member).\n"
+        + _PARAMS_DOC.format(
+            defaults="learning rate 0.08, depth 6, l2_leaf_reg 3", fmt="CatBoost cbm bytes"
+        )
+        + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from blend._gbm import CatBoostMemberClassifier
+    >>> X = np.random.default_rng(0).normal(size=(300, 3)); y = np.where(X[:, 0] > 0, "a", "b")
+    >>> CatBoostMemberClassifier(random_state=0).fit(X, y).predict_proba(X[:2]).shape
+    (2, 2)
+    """
+    )
