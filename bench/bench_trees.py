@@ -37,6 +37,7 @@ from sklearn.base import clone
 
 from blend import MixedFeaturizer, default_members, make_tree_pipeline
 from blend.datasets import load_diamonds, make_clothing
+from blend.members import _forests
 
 METADATA = [
     "brand",
@@ -69,7 +70,11 @@ def timed_fit(model, X, y) -> float:
 
 
 def members(X, y, seed):
-    return dict(default_members(X, y, random_state=seed))
+    library = dict(default_members(X, y, random_state=seed))
+    # Both forests at any size: the default library keeps only extra trees on large tables.
+    for name, forest in _forests("regression", 0, seed):
+        library.setdefault(name, make_tree_pipeline(forest))
+    return library
 
 
 def bench_clothing(rows: int, seed: int) -> None:

@@ -224,6 +224,21 @@ def test_numeric_standardized_with_missing_indicator():
     np.testing.assert_allclose(out, [[0.0, 0.0, 1.0], [0.0, 0.0, 0.0]], atol=1e-6)
 
 
+def test_numeric_outliers_are_clipped_to_fit_quantiles():
+    """One wrong entry neither stretches the scale in fit nor drives a prediction off."""
+    rng = np.random.default_rng(0)
+    values = rng.normal(5.0, 1.0, size=5000)
+    values[0] = 60.0  # a typo: 60 instead of 6.0
+    encoder = InputEncoder().fit(pd.DataFrame({"a": values}))
+    lo, hi = encoder.clip_ranges_[0]
+    assert hi < 10 and lo > 0  # the 0.1% / 99.9% quantiles, not the typo
+    assert encoder.scales_[0] == pytest.approx(1.0, rel=0.05)
+    out = encoder.transform(pd.DataFrame({"a": [hi, 1e9, -1e9, 5.0]}))["num"][:, 0]
+    assert out[1] == out[0]  # far above the range: the same input as the top of the range
+    assert out[2] == encoder.transform(pd.DataFrame({"a": [lo]}))["num"][0, 0]
+    assert abs(out[3]) < 0.1
+
+
 def test_text_tokens_pad_truncate_and_oov():
     X = pd.DataFrame({"t": ["Red wool coat", "blue coat, like new", "", None, 42]})
     encoder = InputEncoder(roles={"t": "text"}, sequence_length=3).fit(X)

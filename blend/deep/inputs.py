@@ -7,9 +7,9 @@ One Keras input per
 
 * categorical column (``cat_<column>``, int32 ids of shape ``(1,)``: 0 = missing,
   1 = out of vocabulary, 2.. = levels seen in fit),
-* all numeric columns together (``num``, float32 of shape ``(k,)``: standardized values with
-  NaN/inf read as the fit mean, then one missing-indicator per column that had missing values
-  in fit),
+* all numeric columns together (``num``, float32 of shape ``(k,)``: values clipped to the
+  fit's 0.1% / 99.9% quantiles, then standardized, with NaN/inf read as the fit mean; then
+  one missing-indicator per column that had missing values in fit),
 * text column (``txt_<column>``, int32 token ids padded with 0 to ``sequence_length``; ids 0
   and 1 are padding and out-of-vocabulary),
 * image column (``img_<column>``, the raw pixels, ``uint8`` or ``float32``; scaling happens in
@@ -43,6 +43,8 @@ _MAX_AUTO_LENGTH = 256
 # Standardized numerics are clipped to this many standard deviations: a value near float32's
 # limit would otherwise overflow to inf inside the network and every prediction would be NaN.
 _MAX_Z = 1e6
+# Numerics are clipped to these training quantiles (both tails) before standardizing.
+_CLIP_QUANTILE = 0.001
 
 
 @dataclass(frozen=True)
@@ -211,9 +213,17 @@ class InputEncoder:
         numeric = columns_with(roles, "numeric")
         self.numeric_columns_ = numeric
         self.means_, self.scales_, self.indicator_columns_ = [], [], []
+        self.clip_ranges_ = []
         for column in numeric:
             values = numeric_values(X[column], column)
             finite = values[np.isfinite(values)]
+            # Winsorize at the 0.1% / 99.9% quantiles: one wrong entry (a 59 mm diamond) would
+            # otherwise stretch the scale in fit, or drive a prediction far off at predict.
+            lo, hi = (
+                np.quantile(finite, [_CLIP_QUANTILE, 1 - _CLIP_QUANTILE]) if len(finite) else (0, 0)
+            )
+            self.clip_ranges_.append((float(lo), float(hi)))
+            finite = np.clip(finite, lo, hi)
             mean = float(finite.mean()) if len(finite) else 0.0
             std = float(finite.std()) if len(finite) > 1 else 0.0
             self.means_.append(mean)
@@ -397,10 +407,13 @@ class InputEncoder:
     def _numeric(self, X: pd.DataFrame) -> np.ndarray:
         n = len(X)
         k = len(self.numeric_columns_)
+        ranges = getattr(self, "clip_ranges_", None)  # absent in encoders saved before 0.2
         out = np.zeros((n, k + len(self.indicator_columns_)), dtype=np.float32)
         for j, column in enumerate(self.numeric_columns_):
             values = numeric_values(X[column], column)
             missing = np.isnan(values)
+            if ranges is not None:
+                values = np.clip(values, *ranges[j])
             z = np.clip((values - self.means_[j]) / self.scales_[j], -_MAX_Z, _MAX_Z)
             out[:, j] = np.where(missing, 0.0, z)
             if column in self.indicator_columns_:
