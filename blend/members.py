@@ -70,12 +70,16 @@ def _forests(task: str, n_rows: int, seed: int | None) -> list[tuple[str, BaseEs
     return [("random_forest", forest), ("extra_trees", extra)]
 
 
-def _optional_boosters(task: str, n_rows: int, seed: int | None) -> list[tuple[str, BaseEstimator]]:
+def _optional_boosters(
+    task: str, n_rows: int, wide: bool, seed: int | None
+) -> list[tuple[str, BaseEstimator]]:
     """LightGBM and CatBoost members, only when those packages are installed.
 
     Both early-stop on an internal split without the refit (the blender already refits every
     member on all rows), which halves their cost. CatBoost's symmetric trees grow one level
-    deeper on large tables, where the extra capacity pays.
+    deeper on large tables, where the extra capacity pays. On wide matrices (text and image
+    features) LightGBM is left out -- it errs like XGBoost there and costs as much -- and
+    CatBoost takes larger steps over coarser feature borders.
     """
     from ._gbm import (
         CatBoostMemberClassifier,
@@ -86,13 +90,15 @@ def _optional_boosters(task: str, n_rows: int, seed: int | None) -> list[tuple[s
 
     regression = task == "regression"
     found: list[tuple[str, BaseEstimator]] = []
-    if importlib.util.find_spec("lightgbm") is not None:
+    if importlib.util.find_spec("lightgbm") is not None and not wide:
         cls = LightGBMMemberRegressor if regression else LightGBMMemberClassifier
         found.append(("lightgbm", cls(refit=False, random_state=seed)))
     if importlib.util.find_spec("catboost") is not None:
         cls = CatBoostMemberRegressor if regression else CatBoostMemberClassifier
-        depth = 8 if n_rows >= LARGE_TABLE_ROWS else 6
-        found.append(("catboost", cls({"depth": depth}, refit=False, random_state=seed)))
+        params = {"depth": 8 if n_rows >= LARGE_TABLE_ROWS else 6}
+        if wide:
+            params.update(learning_rate=0.15, border_count=64)
+        found.append(("catboost", cls(params, refit=False, random_state=seed)))
     return found
 
 
@@ -144,7 +150,9 @@ def default_members(
           extra trees (cheaper, and the two forests' errors correlate strongly);
         - ``"lightgbm"`` and ``"catboost"`` (only when those packages are installed, e.g.
           ``pip install blend[boost]``): early-stopped like XGBoost, without the internal
-          refit; CatBoost grows depth-8 symmetric trees from 20,000 rows (depth 6 below);
+          refit; CatBoost grows depth-8 symmetric trees from 20,000 rows (depth 6 below) and
+          takes larger steps when text or images widen the matrix, where LightGBM is left
+          out;
         - ``"keras_graph"``: the multi-input Keras network, when the data have at least
           500 rows.
 
@@ -181,7 +189,7 @@ def default_members(
     wide = any(role in ("text", "image") for role in resolved.values())
     members = [("xgboost", _xgboost(task, wide, random_state))]
     members += _forests(task, len(X), random_state)
-    members += _optional_boosters(task, len(X), random_state)
+    members += _optional_boosters(task, len(X), wide, random_state)
     library = [(name, make_tree_pipeline(model, resolved)) for name, model in members]
     if len(X) >= MIN_ROWS_DEEP:
         library += _deep_member(task, resolved, random_state)

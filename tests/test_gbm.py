@@ -146,11 +146,17 @@ def test_missing_library_says_how_to_install(monkeypatch):
         CatBoostMemberRegressor().fit(X, y)
 
 
-def test_default_members_include_installed_boosters_in_pipelines():
+def test_default_members_include_installed_boosters():
+    """Narrow tables get both boosters; wide ones (text, images) CatBoost with larger steps."""
     from blend.datasets import make_clothing
 
     X, y, _ = make_clothing(600, random_state=0)
-    names = [name for name, _ in blend.default_members(X, y)]
-    for library in ("lightgbm", "catboost"):
-        found = importlib.util.find_spec(library) is not None
-        assert (library in names) == found
+    has = {lib: importlib.util.find_spec(lib) is not None for lib in ("lightgbm", "catboost")}
+    narrow = dict(blend.default_members(X[["brand", "condition", "seller_rating"]], y))
+    wide = dict(blend.default_members(X, y))
+    assert ("lightgbm" in narrow) == has["lightgbm"]
+    assert ("catboost" in narrow) == has["catboost"]
+    assert "lightgbm" not in wide
+    if has["catboost"]:
+        assert wide["catboost"][-1].params["learning_rate"] == 0.15
+        assert "learning_rate" not in narrow["catboost"][-1].params
