@@ -393,10 +393,12 @@ class InputEncoder:
         table = self._tables()[column]
         if isinstance(series.dtype, pd.CategoricalDtype):
             # Map the (few) categories once, then index by the codes: fast for any row count.
+            # ``.array`` gives the Categorical itself (no per-call Series built: one-row predict).
+            values = series.array
             level_ids = np.array(
-                [table.get(str(c), OOV) for c in series.cat.categories] + [PAD], dtype=np.int32
+                [table.get(str(c), OOV) for c in values.categories] + [PAD], dtype=np.int32
             )
-            ids = level_ids[series.cat.codes.to_numpy()]  # code -1 (missing) -> last = PAD
+            ids = level_ids[values.codes]  # code -1 (missing) -> last = PAD
         else:
             ids = np.array(
                 [PAD if v is None else table.get(v, OOV) for v in category_values(series)],
