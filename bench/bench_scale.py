@@ -334,10 +334,27 @@ def deep_overhead(n: int, epochs: int, rounds: int) -> list[dict]:
 
 
 # ------------------------------------------------------------------- image streaming memory
+def _peak_rss_mib() -> float:
+    """This process's peak resident memory (MiB) since it started its program.
+
+    Linux keeps ``getrusage().ru_maxrss`` across ``exec``, so a child started from a big
+    parent reports the parent's peak; ``VmHWM`` belongs to the new address space.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource  # other systems: ru_maxrss (bytes on macOS, KiB elsewhere)
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
 def _memory_child(data: str, epochs: int) -> None:
     """In a fresh process: train on a pickled frame, print RSS before fit and peak RSS (MiB)."""
-    import resource
-
     import psutil
 
     from blend import KerasGraphRegressor
@@ -350,7 +367,7 @@ def _memory_child(data: str, epochs: int) -> None:
     KerasGraphRegressor(epochs=epochs, batch_size=64, validation_fraction=0.0, random_state=0).fit(
         X, y
     )
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _peak_rss_mib()
     print(json.dumps({"before_mib": before, "peak_mib": peak}))
 
 

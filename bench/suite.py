@@ -100,15 +100,27 @@ def machine() -> dict:
         "cores": os.cpu_count(),
         "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
         "load": os.getloadavg(),
+        "busy": busy_percent(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "versions": versions,
     }
 
 
-def header(info: dict, quick: bool, seconds: float, load_after) -> str:
+def busy_percent(seconds: float = 2.0) -> float:
+    """CPU use of the whole machine over a short window while this suite is idle (percent).
+
+    Sampled before the first section and after the last: the load average would count the
+    suite's own work (and jobs that finished just before it started).
+    """
+    import psutil
+
+    return float(psutil.cpu_percent(interval=seconds))
+
+
+def header(info: dict, quick: bool, seconds: float, load_after, busy_after=None) -> str:
     cores = info["cores"] or 1
-    load = max(info["load"][0], load_after[0])
+    busy = max(info["busy"], busy_after if busy_after is not None else 0.0)
     lines = [
         "# Benchmark results",
         "",
@@ -120,13 +132,17 @@ def header(info: dict, quick: bool, seconds: float, load_after) -> str:
         f"Python {info['python']}",
         "- Libraries: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()),
         f"- Load average (1, 5, 15 min) at start: {', '.join(f'{x:.1f}' for x in info['load'])}; "
-        f"at end: {', '.join(f'{x:.1f}' for x in load_after)}",
+        f"at end: {', '.join(f'{x:.1f}' for x in load_after)} (these count the suite's own "
+        "work)",
+        f"- CPU busy with other work, sampled while the suite was idle: {info['busy']:.0f}% "
+        "before the first section"
+        + (f", {busy_after:.0f}% after the last" if busy_after is not None else ""),
     ]
-    if load > 0.5 * cores:
+    if busy > 25:
         lines += [
             "",
-            f"> **Measured under load** (load average up to {load:.1f} on {cores} cores: other "
-            "jobs shared the CPUs). Absolute times are inflated and noisy; the ratios compare "
+            f"> **Measured under load** (up to {busy:.0f}% of {cores} cores busy with other "
+            "jobs). Absolute times are inflated and noisy; the ratios compare "
             "two runs made under the same load, but parallel speed-ups (row 5) and fit-time "
             "ratios that rely on idle cores are understated. Rerun on an idle machine for "
             "release numbers.",
@@ -157,11 +173,11 @@ def run_sections(sections, quick: bool, write: bool = True) -> list[dict]:
         rows += new
         if write:  # after every section, so an interrupted run still leaves its numbers
             done = len(rows) and name == sections[-1]
-            text = header(info, quick, time.perf_counter() - start, os.getloadavg())
+            text = header(info, quick, time.perf_counter() - start, os.getloadavg(), busy_percent())
             if not done:
                 text += f"**Partial run**: sections so far of {list(sections)}.\n\n"
             RESULTS.write_text(text + markdown_table(rows) + "\n")
-    text = header(info, quick, time.perf_counter() - start, os.getloadavg())
+    text = header(info, quick, time.perf_counter() - start, os.getloadavg(), busy_percent())
     print()
     print(text + markdown_table(rows))
     if write:

@@ -65,6 +65,7 @@ from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted
 
+from . import _small_batch as small_batch
 from . import diversity as _div
 from . import weights as _w
 
@@ -95,13 +96,13 @@ def is_expensive(estimator: object) -> bool:
 def _member_output(estimator, X, classification: bool, n_classes: int) -> np.ndarray:
     """A member's predictions as ``(n, d)``: outputs, or probabilities over all classes."""
     if not classification:
-        pred = np.asarray(estimator.predict(X), dtype=float)
+        pred = np.asarray(small_batch.predict(estimator, X), dtype=float)
         return pred.reshape(len(pred), -1)
     if isinstance(estimator, FoldAverage):
         return estimator.predict_proba(X)
     classes = np.asarray(estimator.classes_).astype(int)
     if hasattr(estimator, "predict_proba"):
-        proba = np.asarray(estimator.predict_proba(X), dtype=float)
+        proba = np.asarray(small_batch.predict_proba(estimator, X), dtype=float)
         if proba.shape[1] == n_classes and np.array_equal(classes, np.arange(n_classes)):
             return proba
         out = np.zeros((len(proba), n_classes))
@@ -149,7 +150,8 @@ class FoldAverage(BaseEstimator):
     def predict(self, X):
         if self.n_classes is not None:
             return self.predict_proba(X).argmax(axis=1)
-        return np.mean([np.asarray(e.predict(X), dtype=float) for e in self.estimators], axis=0)
+        predictions = [np.asarray(small_batch.predict(e, X), dtype=float) for e in self.estimators]
+        return np.mean(predictions, axis=0)
 
     def predict_proba(self, X):
         return np.mean(

@@ -38,6 +38,10 @@ __all__ = ["WideDeepClassifier", "WideDeepRegressor"]
 
 WIDE_LAYER = "wide_linear"
 _FTRL_MAX_RATE = 0.2  # tf.estimator's linear default: min(0.2, 1 / sqrt(n_fields))
+# wide_l2="auto": a ridge penalty worth this many rows per wide weight. Adam moves every weight
+# at the same pace whatever its support, so rarely-seen crosses memorize noise and the joint
+# model's validation loss turns early (early stopping then also cuts the deep part short).
+WIDE_PSEUDO_ROWS = 20.0
 
 
 class _WideDeepMixin:
@@ -83,8 +87,11 @@ class _WideDeepMixin:
             raise ValueError("gbdt_leaves=True feeds the wide part; it needs wide=True.")
         for name in ("wide_l1", "wide_l2"):
             value = getattr(self, name)
+            if name == "wide_l2" and isinstance(value, str) and value == "auto":
+                continue
             if not isinstance(value, numbers.Real) or value < 0:
-                raise ValueError(f"{name} must be a non-negative number, got {value!r}.")
+                extra = ' or "auto"' if name == "wide_l2" else ""
+                raise ValueError(f"{name} must be a non-negative number{extra}, got {value!r}.")
         rate = self.wide_learning_rate
         if rate is not None and not (isinstance(rate, numbers.Real) and rate > 0):
             raise ValueError(f"wide_learning_rate must be None or positive, got {rate!r}.")
@@ -157,7 +164,7 @@ class _WideDeepMixin:
                 self._logit_units(),
                 use_bias=features is None,  # the deep head has the bias in joint models
                 l1=0.0 if ftrl else self.wide_l1,
-                l2=0.0 if ftrl else self.wide_l2,
+                l2=0.0 if ftrl else self._wide_l2_value(),
                 name=WIDE_LAYER,
             )(ids)
             extra = {"output": logit}
@@ -166,6 +173,22 @@ class _WideDeepMixin:
         else:
             outputs = self._make_outputs(features, extra)
         return keras.Model(inputs, outputs, name=self._model_name())
+
+    def _wide_l2_value(self) -> float:
+        """``wide_l2`` as a number: ``"auto"`` is WIDE_PSEUDO_ROWS rows' worth of ridge penalty.
+
+        Keras adds ``l2 * sum(w**2)`` to each batch's *mean* loss, so over ``n`` rows a penalty
+        of ``k / n`` shrinks a weight supported by ``c`` rows by ``c / (c + k)``: crosses seen
+        a few times stay near zero, well-supported levels are barely touched. FTRL applies its
+        own (per-step) L2, so ``"auto"`` means none there, as in the paper.
+        """
+        if not (isinstance(self.wide_l2, str) and self.wide_l2 == "auto"):
+            return float(self.wide_l2)
+        if self._wide_optimizer_name() == "ftrl":
+            return 0.0
+        wide = self.encoder_.wide
+        rows = wide.id_counts_.sum() / max(len(wide.fields_), 1)
+        return WIDE_PSEUDO_ROWS / max(rows, 1.0)
 
     def _wide_optimizer_name(self) -> str | None:
         opt = self.wide_optimizer
@@ -191,7 +214,7 @@ class _WideDeepMixin:
             return keras.optimizers.Ftrl(
                 learning_rate=rate or min(_FTRL_MAX_RATE, 1.0 / np.sqrt(n_fields)),
                 l1_regularization_strength=self.wide_l1,
-                l2_regularization_strength=self.wide_l2,
+                l2_regularization_strength=self._wide_l2_value(),
             )
         options = {} if rate is None else {"learning_rate": rate}
         if isinstance(opt, str):
@@ -295,8 +318,12 @@ _WIDE_PARAMS_DOC = """
         get ``wide_l1``/``wide_l2`` as weight penalties. The deep part keeps ``optimizer``.
     wide_learning_rate : float, optional
         The wide optimizer's learning rate; FTRL defaults to ``min(0.2, 1/sqrt(n_fields))``.
-    wide_l1, wide_l2 : float, default=0
-        Regularization of the wide weights.
+    wide_l1 : float, default=0
+        L1 penalty on the wide weights (FTRL: its L1 strength).
+    wide_l2 : float or "auto", default="auto"
+        L2 penalty on the wide weights (FTRL: its L2 strength). ``"auto"``: a ridge penalty
+        worth 20 training rows per weight (``20 / n_rows``), so rare crosses do not memorize
+        noise; none with FTRL.
     max_crosses : int, default=8
         The most crosses ``crosses="auto"`` proposes.
     cross_buckets : int, default=1000
@@ -367,7 +394,7 @@ class WideDeepRegressor(_WideDeepMixin, KerasGraphRegressor):
         wide_optimizer=None,
         wide_learning_rate=None,
         wide_l1=0.0,
-        wide_l2=0.0,
+        wide_l2="auto",
         max_crosses=8,
         cross_buckets=1000,
         numeric_buckets=10,
@@ -452,7 +479,7 @@ class WideDeepClassifier(_WideDeepMixin, KerasGraphClassifier):
         wide_optimizer=None,
         wide_learning_rate=None,
         wide_l1=0.0,
-        wide_l2=0.0,
+        wide_l2="auto",
         max_crosses=8,
         cross_buckets=1000,
         numeric_buckets=10,

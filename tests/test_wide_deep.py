@@ -152,6 +152,23 @@ def test_wide_weights_and_importance_by_name(joint):
     assert np.isclose(importance["share"].sum(), 1.0)
 
 
+def test_wide_l2_auto_is_a_ridge_of_a_fixed_number_of_rows(joint, tabular):
+    from blend import WideDeepRegressor
+    from blend.wide_deep import WIDE_PSEUDO_ROWS
+
+    X, y = tabular
+    layer = joint.model_.get_layer("wide_linear")
+    assert joint.get_params()["wide_l2"] == "auto"
+    assert np.isclose(layer.l2, WIDE_PSEUDO_ROWS / len(X))  # k rows' worth over the fit rows
+    explicit = WideDeepRegressor(crosses=None, wide_l2=0.0, **{**FAST, "epochs": 1}).fit(X, y)
+    assert explicit.model_.get_layer("wide_linear").l2 == 0.0
+    ftrl = WideDeepRegressor(crosses=None, wide_optimizer="ftrl", **{**FAST, "epochs": 1})
+    assert ftrl.fit(X, y)._wide_l2_value() == 0.0  # FTRL keeps its own (none by default)
+    for bad in ("ridge", -1.0):
+        with pytest.raises(ValueError, match='wide_l2 must be a non-negative number or "auto"'):
+            WideDeepRegressor(wide_l2=bad, **FAST).fit(X, y)
+
+
 # ---------------------------------------------------------------- GBDT leaves and optimizers
 def test_gbdt_leaves_become_wide_features(tabular):
     from blend import WideDeepRegressor
