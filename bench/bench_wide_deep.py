@@ -8,8 +8,10 @@
    the joint model next to the deep member (``KerasGraphRegressor``) and the tree member
    (early-stopped XGBoost from ``blend.default_members``).
 
-Run: ``.venv/bin/python bench/bench_wide_deep.py [--rows 6000] [--epochs N] [--no-photos]
-[--ftrl] [--skip-diamonds]``. Every model trains with the estimators' defaults (up to 200
+Run: ``.venv/bin/python bench/bench_wide_deep.py [--rows 6000] [--seeds 0 1 2] [--epochs N]
+[--no-photos] [--ftrl] [--skip-diamonds]``. Several seeds give paired ratios and their mean:
+a single seed's difference between joint and deep-only is within seed-to-seed noise.
+Every model trains with the estimators' defaults (up to 200
 epochs, early stopping with patience 10) unless ``--epochs`` caps them; ``--no-photos`` drops
 the photo columns to save CPU time.
 Times are wall-clock seconds on whatever machine runs it (shared CPUs inflate them); the
@@ -45,33 +47,44 @@ def run(name: str, model, X_train, y_train, X_test, y_test) -> dict:
     return {"rmse": score, "seconds": seconds, "model": model}
 
 
-def clothing(rows: int, epochs: int | None, seed: int, photos: bool, ftrl: bool) -> None:
-    X, y, noise = make_clothing(rows, random_state=seed)
-    if not photos:  # convnets on the photos dominate CPU time; metadata and text remain
-        X = X.drop(columns=["photo_front", "photo_back"])
-    cut = int(rows * 0.8)
-    parts = (X.iloc[:cut], y[:cut], X.iloc[cut:], y[cut:])
-    print(f"make_clothing({rows}): train {cut}, test {rows - cut}, noise floor {noise}, "
-          f"columns {list(X.columns)}")  # fmt: skip
-    common = {"random_state": seed, "crosses": "auto"}
-    if epochs:
-        common["epochs"] = epochs
-    results = {
-        "joint": run("wide & deep (joint)", WideDeepRegressor(**common), *parts),
-        "wide": run("wide only (deep=None)", WideDeepRegressor(deep=None, **common), *parts),
-        "deep": run("deep only (wide=False)", WideDeepRegressor(wide=False, **common), *parts),
-    }
-    if ftrl:
-        results["ftrl"] = run(
-            "joint, FTRL wide", WideDeepRegressor(wide_optimizer="ftrl", **common), *parts
-        )
-    joint = results["joint"]
-    print(f"  crosses found: {joint['model'].encoder_.wide.crosses_}")
-    print("  top wide features:")
-    print(joint["model"].wide_importance().head(6).to_string(index=False))
-    for part in ("wide", "deep"):
-        ratio = joint["rmse"] / results[part]["rmse"]
-        print(f"  joint / {part}-only RMSE ratio: {ratio:.3f}")
+def clothing(rows: int, epochs: int | None, seeds: list[int], photos: bool, ftrl: bool) -> None:
+    """Joint vs its parts on make_clothing, once per seed (data and model seeds), paired."""
+    ratios = {"wide": [], "deep": []}
+    for seed in seeds:
+        X, y, noise = make_clothing(rows, random_state=seed)
+        if not photos:  # convnets on the photos dominate CPU time; metadata and text remain
+            X = X.drop(columns=["photo_front", "photo_back"])
+        cut = int(rows * 0.8)
+        parts = (X.iloc[:cut], y[:cut], X.iloc[cut:], y[cut:])
+        print(f"make_clothing({rows}, random_state={seed}): train {cut}, test {rows - cut}, "
+              f"noise floor {noise}, columns {list(X.columns)}")  # fmt: skip
+        common = {"random_state": seed, "crosses": "auto"}
+        if epochs:
+            common["epochs"] = epochs
+        results = {
+            "joint": run("wide & deep (joint)", WideDeepRegressor(**common), *parts),
+            "wide": run("wide only (deep=None)", WideDeepRegressor(deep=None, **common), *parts),
+            "deep": run("deep only (wide=False)", WideDeepRegressor(wide=False, **common), *parts),
+        }
+        if ftrl:
+            results["ftrl"] = run(
+                "joint, FTRL wide", WideDeepRegressor(wide_optimizer="ftrl", **common), *parts
+            )
+        joint = results["joint"]
+        print(f"  crosses found: {joint['model'].encoder_.wide.crosses_}")
+        print("  top wide features:")
+        print(joint["model"].wide_importance().head(6).to_string(index=False))
+        for part in ("wide", "deep"):
+            ratio = joint["rmse"] / results[part]["rmse"]
+            ratios[part].append(ratio)
+            print(f"  joint / {part}-only RMSE ratio: {ratio:.3f}")
+    if len(seeds) > 1:
+        for part, values in ratios.items():
+            each = ", ".join(f"{v:.3f}" for v in values)
+            print(
+                f"clothing, {len(seeds)} seeds: joint / {part}-only RMSE ratio mean "
+                f"{np.mean(values):.3f} (each: {each})"
+            )
 
 
 def diamonds(epochs: int | None, seed: int) -> None:
@@ -105,14 +118,17 @@ def main() -> None:
     parser.add_argument(
         "--epochs", type=int, default=None, help="epoch cap (default: the estimators' own)"
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="model seed on diamonds")
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[0], help="clothing data and model seeds"
+    )
     parser.add_argument("--skip-diamonds", action="store_true")
     parser.add_argument("--skip-clothing", action="store_true")
     parser.add_argument("--no-photos", action="store_true", help="drop the photo columns (fast)")
     parser.add_argument("--ftrl", action="store_true", help="also the joint model with FTRL")
     args = parser.parse_args()
     if not args.skip_clothing:
-        clothing(args.rows, args.epochs, args.seed, not args.no_photos, args.ftrl)
+        clothing(args.rows, args.epochs, args.seeds, not args.no_photos, args.ftrl)
     if not args.skip_diamonds:
         diamonds(args.epochs, args.seed)
 

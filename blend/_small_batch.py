@@ -31,9 +31,12 @@ def predict(estimator, X) -> np.ndarray:
     if found is None:
         return estimator.predict(X)
     forest, rows = found
-    total = np.zeros((len(rows), forest.n_outputs_) if forest.n_outputs_ > 1 else len(rows))
+    single = forest.n_outputs_ == 1
+    total = np.zeros(len(rows) if single else (len(rows), forest.n_outputs_))
     for tree in forest.estimators_:
-        total += tree.predict(rows, check_input=False)
+        # DecisionTreeRegressor.predict(rows, check_input=False) without its per-tree checks
+        values = tree.tree_.predict(rows)
+        total += values[:, 0] if single else values[:, :, 0]
     total /= len(forest.estimators_)
     return total
 
