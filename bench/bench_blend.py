@@ -230,7 +230,10 @@ def main() -> None:
         results += section_default(args.rows, args.n_jobs)
     table = pd.DataFrame(results).drop(columns=["weights"], errors="ignore")
     print()
-    print(table.to_markdown(index=False, floatfmt=".4f") if _has_tabulate() else table)
+    if _has_tabulate():
+        print(table.to_markdown(index=False, floatfmt=".4f"))
+    else:
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
 def _has_tabulate() -> bool:

@@ -246,7 +246,13 @@ class _LightGBM(_NativeBooster):
     def _raw_predict(self, X) -> np.ndarray:
         model = self._model()
         booster = model if not hasattr(model, "booster_") else model.booster_
-        return np.asarray(booster.predict(self._checked(X)))
+        # a Booster rebuilt from model text predicts on all cores unless told otherwise
+        threads = self._threads()
+        return np.asarray(booster.predict(self._checked(X), num_threads=threads))
+
+    def _threads(self) -> int:
+        chosen = [v for k, v in (self.params or {}).items() if k in _THREAD_ALIASES]
+        return int(chosen[0]) if chosen else available_threads()
 
 
 class _CatBoost(_NativeBooster):
@@ -298,9 +304,10 @@ class _CatBoost(_NativeBooster):
 
     def _raw_predict(self, X) -> np.ndarray:
         model = self._model()
+        threads = (self.params or {}).get("thread_count", available_threads())
         if self._is_classifier:
-            return np.asarray(model.predict_proba(self._checked(X)))
-        return np.asarray(model.predict(self._checked(X)))
+            return np.asarray(model.predict_proba(self._checked(X), thread_count=threads))
+        return np.asarray(model.predict(self._checked(X), thread_count=threads))
 
 
 class _RegressorMixinFit:

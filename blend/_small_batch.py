@@ -7,12 +7,12 @@ forest would (same float32 input, same float64 accumulation in the same order); 
 else (sparse input, NaN/inf, subclasses, multi-output classifiers) takes the estimator's own
 ``predict``.
 
-``HistGradientBoosting*.predict`` walks its trees one Python call per tree (~8 ms for one row
-with 600 trees). For a handful of rows all trees are walked at once on flat arrays packed
-from the fitted predictors (~0.6 ms), summed in the same order. The packing reads private
-attributes, so the first use on each fitted model is checked against the model's own output,
-bit for bit; a mismatch or a missing attribute (another scikit-learn version, categorical
-splits) disables the fast path for that model, which then predicts as usual.
+Boosters (``HistGradientBoosting*``, ``XGBRegressor`` and our early-stopped XGBoost, alone or
+ending a pipeline) answer a handful of rows from their trees packed into flat arrays
+(:mod:`blend._packed_trees`). The packing reads internals, so the first use on each fitted
+model is checked against the model's own output, bit for bit; a mismatch or a missing
+attribute (another library version, categorical splits) disables the fast path for that model,
+which then predicts as usual.
 """
 
 from __future__ import annotations
@@ -29,11 +29,15 @@ from sklearn.ensemble import (
     RandomForestRegressor,
 )
 
+from . import _packed_trees as packed_trees
+from ._boosting import EarlyStoppedXGBRegressor
+
 __all__ = ["SMALL_BATCH", "predict", "predict_proba"]
 
 SMALL_BATCH = 256  # rows; beyond this the thread pool pays for itself
-# all trees walked at once cost ~0.6 ms per row for 600 trees; sklearn's loop ~8 ms + 0.03 ms/row
-HGB_SMALL_BATCH = 8
+# packed boosters walk every tree at once: ~0.6 ms per row for 600 trees, where scikit-learn's
+# per-tree loop costs ~8 ms + 0.03 ms per row; beyond a few rows the libraries' own predict wins
+BOOSTED_SMALL_BATCH = 8
 _REGRESSORS = (RandomForestRegressor, ExtraTreesRegressor)
 _CLASSIFIERS = (RandomForestClassifier, ExtraTreesClassifier)
 
@@ -107,96 +111,89 @@ def _final_input(estimator, X, kinds, fitted: str, limit: int, dtype):
     return final, rows
 
 
-# --------------------------------------------------------------- HistGradientBoosting, packed
-_HGB = (HistGradientBoostingRegressor, HistGradientBoostingClassifier)
+# ------------------------------------------------------------------- boosters, packed
 _PACKED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> packed | False
+_PACK_ERRORS = (AttributeError, KeyError, ValueError, TypeError, IndexError)
 
 
-class _PackedBoosting:
-    """All trees of a fitted HistGradientBoosting model as flat arrays, one forest per output.
-
-    Leaves point to themselves with an infinite threshold, so every tree can be walked the
-    same number of steps (the deepest leaf's depth) with no per-tree bookkeeping.
-    """
-
-    def __init__(self, model) -> None:
-        if model._preprocessor is not None:  # categorical features: bitset splits
-            raise ValueError("categorical splits are not packed")
-        self.baseline = np.asarray(model._baseline_prediction, dtype=np.float64).ravel()
-        self.forests = []
-        for k in range(model.n_trees_per_iteration_):
-            nodes = [iteration[k].nodes for iteration in model._predictors]
-            if any(n["is_categorical"].any() for n in nodes):
-                raise ValueError("categorical splits are not packed")
-            sizes = np.array([len(n) for n in nodes])
-            starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-            flat = np.concatenate(nodes)
-            offset = np.repeat(starts, sizes)
-            leaf = flat["is_leaf"].astype(bool)
-            ids = np.arange(len(flat))
-            left = np.where(leaf, ids, flat["left"].astype(np.intp) + offset)
-            right = np.where(leaf, ids, flat["right"].astype(np.intp) + offset)
-            self.forests.append(
-                {
-                    "roots": starts.astype(np.intp),
-                    "children": np.stack([left, right], axis=1),
-                    "feature": np.where(leaf, 0, flat["feature_idx"]).astype(np.intp),
-                    "threshold": np.where(leaf, np.inf, flat["num_threshold"]),
-                    "missing_left": np.where(leaf, 0, flat["missing_go_to_left"]).astype(bool),
-                    "value": flat["value"].astype(np.float64),
-                    "depth": int(flat["depth"].max()),
-                }
-            )
-
-    def raw_predict(self, rows: np.ndarray) -> np.ndarray:
-        """Baseline plus the leaf values, added tree after tree as scikit-learn adds them."""
-        n = len(rows)
-        flat = rows.ravel()
-        base = (np.arange(n) * rows.shape[1])[:, None]
-        has_nan = bool(np.isnan(flat).any())
-        raw = np.empty((n, len(self.forests)))
-        for k, forest in enumerate(self.forests):
-            node = np.broadcast_to(forest["roots"], (n, len(forest["roots"]))).copy()
-            for _ in range(forest["depth"]):
-                x = flat[base + forest["feature"][node]]
-                go_right = ~(x <= forest["threshold"][node])
-                if has_nan:  # NaN follows the side the split learned for missing values
-                    go_right &= ~(np.isnan(x) & forest["missing_left"][node])
-                node = forest["children"][node, go_right.view(np.uint8)]
-            terms = np.concatenate([np.full((n, 1), self.baseline[k]), forest["value"][node]], 1)
-            raw[:, k] = np.cumsum(terms, axis=1)[:, -1]  # sequential, like sklearn's +=
-        return raw
+def _booster(final) -> tuple[str, object] | None:
+    """``(kind, model)`` for a booster whose trees can be packed, else ``None``."""
+    if type(final) in (EarlyStoppedXGBRegressor,):
+        final = getattr(final, "estimator_", None)
+    if type(final) in (HistGradientBoostingRegressor, HistGradientBoostingClassifier):
+        return ("hgb", final) if hasattr(final, "_predictors") else None
+    kind = type(final)
+    if kind.__name__ == "XGBRegressor" and kind.__module__.startswith("xgboost"):
+        return ("xgb", final) if hasattr(final, "_Booster") else None
+    return None
 
 
 def _boosted_predict(estimator, X, proba: bool) -> np.ndarray | None:
-    """Small-batch HistGradientBoosting output from the packed trees, or ``None``."""
-    found = _final_input(estimator, X, _HGB, "_predictors", HGB_SMALL_BATCH, np.float64)
+    """Small-batch output of a boosted model from its packed trees, or ``None``."""
+    if not hasattr(X, "shape") or len(X.shape) != 2 or X.shape[0] > BOOSTED_SMALL_BATCH:
+        return None
+    steps = getattr(estimator, "steps", None)
+    found = _booster(steps[-1][1] if steps else estimator)
     if found is None:
         return None
-    model, rows = found
+    kind, model = found
     if proba != hasattr(model, "classes_"):
         return None
+    if steps:
+        X = estimator[:-1].transform(X)
+    rows = _booster_rows(kind, model, X)
     packed = _PACKED.get(model)
-    if packed is False:
+    if rows is None or packed is False:
         return None
     first = packed is None
     try:
         if first:
-            packed = _PackedBoosting(model)
-        fast = _packed_output(packed, model, rows, proba)
-    except (AttributeError, KeyError, ValueError, TypeError, IndexError):
+            packed = _PACKERS[kind](model)
+        fast = _packed_output(kind, packed, model, rows, proba)
+    except _PACK_ERRORS:
         _PACKED[model] = False
         return None
     if first:  # the packing must reproduce the model's own output exactly, or is not used
-        own = model.predict_proba(rows) if proba else model.predict(rows)
+        own = np.asarray(model.predict_proba(X) if proba else model.predict(X))
         same = fast.shape == own.shape and np.array_equal(fast, own, equal_nan=True)
         _PACKED[model] = packed if same else False
         return own
     return fast
 
 
-def _packed_output(packed: _PackedBoosting, model, rows: np.ndarray, proba: bool) -> np.ndarray:
-    raw = packed.raw_predict(rows)
+_PACKERS = {
+    "xgb": lambda model: packed_trees.pack_xgboost(model),
+    "hgb": lambda model: packed_trees.pack_hist_gradient_boosting(model),
+}  # looked up at call time, so tests can substitute a packer
+
+
+def _booster_rows(kind: str, model, X) -> np.ndarray | None:
+    """The rows as the booster reads them (XGBoost: float32, absent sparse entries missing)."""
+    names = getattr(model, "feature_names_in_", None)
+    columns = getattr(X, "columns", None)
+    if (names is None) != (columns is None) or (names is not None and list(columns) != list(names)):
+        return None  # the model's own checks (and warnings) apply
+    if getattr(X, "ndim", 2) != 2 or X.shape[1] != model.n_features_in_:
+        return None
+    try:
+        if kind == "hgb":
+            return None if hasattr(X, "toarray") else np.ascontiguousarray(X, dtype=np.float64)
+        if not np.isnan(model.missing):
+            return None  # another missing-value marker: XGBoost's own predict handles it
+        if hasattr(X, "tocsr"):  # absent entries of a sparse matrix are missing to XGBoost
+            X = X.tocsr()
+            dense = np.full(X.shape, np.nan, dtype=np.float32)
+            dense[np.repeat(np.arange(X.shape[0]), np.diff(X.indptr)), X.indices] = X.data
+            return dense
+        return np.ascontiguousarray(X, dtype=np.float32)
+    except (TypeError, ValueError):
+        return None
+
+
+def _packed_output(kind: str, packed, model, rows: np.ndarray, proba: bool) -> np.ndarray:
+    raw = packed.raw(rows)
+    if kind == "xgb":
+        return raw.ravel()  # identity objectives only (see pack_xgboost)
     if proba:
         return model._loss.predict_proba(raw)
     return model._loss.link.inverse(raw.ravel())

@@ -65,9 +65,9 @@ def test_hist_gradient_boosting_packed_trees_match_bit_for_bit(data):
     X = X.copy()
     X[::7, 2] = np.nan  # missing values learn a side at each split
     model = HistGradientBoostingRegressor(max_iter=40, random_state=0).fit(X, y)
-    rows = X[: small_batch.HGB_SMALL_BATCH]
+    rows = X[: small_batch.BOOSTED_SMALL_BATCH]
     first = small_batch.predict(model, rows)  # checked against the model's own output
-    assert isinstance(small_batch._PACKED[model], small_batch._PackedBoosting)
+    assert isinstance(small_batch._PACKED[model], small_batch.packed_trees.PackedEnsemble)
     for batch in (rows, rows[:1], X[7:8]):
         np.testing.assert_array_equal(small_batch.predict(model, batch), model.predict(batch))
     np.testing.assert_array_equal(first, model.predict(rows))
@@ -75,13 +75,13 @@ def test_hist_gradient_boosting_packed_trees_match_bit_for_bit(data):
     for labels in (np.where(y > 0.5, "a", "b"), np.digitize(y, [0, 1.5]).astype(str)):
         clf = HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(X, labels)
         small_batch.predict_proba(clf, rows)
-        assert isinstance(small_batch._PACKED[clf], small_batch._PackedBoosting)
+        assert isinstance(small_batch._PACKED[clf], small_batch.packed_trees.PackedEnsemble)
         np.testing.assert_array_equal(
             small_batch.predict_proba(clf, rows[:3]), clf.predict_proba(rows[:3])
         )
 
 
-def test_hist_gradient_boosting_falls_back_on_categorical_splits_or_mismatch(data):
+def test_boosters_fall_back_on_categorical_splits_mismatch_or_large_batches(data, monkeypatch):
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     X, y = data
@@ -92,16 +92,56 @@ def test_hist_gradient_boosting_falls_back_on_categorical_splits_or_mismatch(dat
     assert small_batch._PACKED[model] is False
 
     plain = HistGradientBoostingRegressor(max_iter=10, random_state=0).fit(X, y)
-    small_batch.predict(plain, X[:1])
-    packed = small_batch._PACKED[plain]
+    packed = small_batch.packed_trees.pack_hist_gradient_boosting(plain)
     packed.baseline = packed.baseline + 1.0  # a packing that disagrees is never trusted
-    small_batch._PACKED.pop(plain)
-    original = small_batch._PackedBoosting
-    try:
-        small_batch._PackedBoosting = lambda model: packed
-        np.testing.assert_array_equal(small_batch.predict(plain, X[:2]), plain.predict(X[:2]))
-        assert small_batch._PACKED[plain] is False
-    finally:
-        small_batch._PackedBoosting = original
-    big = X[: small_batch.HGB_SMALL_BATCH + 1]
-    assert small_batch._final_input(plain, big, small_batch._HGB, "_predictors", 8, float) is None
+    monkeypatch.setattr(small_batch.packed_trees, "pack_hist_gradient_boosting", lambda m: packed)
+    np.testing.assert_array_equal(small_batch.predict(plain, X[:2]), plain.predict(X[:2]))
+    assert small_batch._PACKED[plain] is False
+    np.testing.assert_array_equal(small_batch.predict(plain, X[:2]), plain.predict(X[:2]))
+
+    other = HistGradientBoostingRegressor(max_iter=10, random_state=1).fit(X, y)
+    small_batch.predict(other, X[: small_batch.BOOSTED_SMALL_BATCH + 1])
+    assert other not in small_batch._PACKED  # large batches never touch the packing
+
+
+def test_xgboost_packed_trees_match_dense_sparse_early_stopped_and_pipelines(data):
+    xgboost = pytest.importorskip("xgboost")
+    from scipy import sparse
+
+    from blend._boosting import EarlyStoppedXGBRegressor
+
+    X, y = data
+    X = X.copy()
+    X[::5, 1] = np.nan
+    rows = X[:5]
+    booster = xgboost.XGBRegressor(n_estimators=30, max_depth=4, random_state=0).fit(X, y)
+    small_batch.predict(booster, rows)
+    assert isinstance(small_batch._PACKED[booster], small_batch.packed_trees.PackedEnsemble)
+    for batch in (rows, rows[:1], X[5:6]):
+        np.testing.assert_array_equal(small_batch.predict(booster, batch), booster.predict(batch))
+
+    # sparse input: absent entries are missing values to XGBoost, explicit zeros are zeros
+    S = sparse.random(300, 6, density=0.4, format="csr", random_state=0)
+    S.data[::4] = 0.0
+    on_sparse = xgboost.XGBRegressor(n_estimators=20, random_state=0).fit(S, y)
+    small_batch.predict(on_sparse, S[:4])
+    assert isinstance(small_batch._PACKED[on_sparse], small_batch.packed_trees.PackedEnsemble)
+    np.testing.assert_array_equal(small_batch.predict(on_sparse, S[4:7]), on_sparse.predict(S[4:7]))
+
+    stopped = EarlyStoppedXGBRegressor(
+        xgboost.XGBRegressor(n_estimators=400, learning_rate=0.3), random_state=0, refit=False
+    ).fit(X, y)
+    assert stopped.best_n_estimators_ < 400  # predict uses the best iteration only
+    small_batch.predict(stopped, rows)
+    packed = small_batch._PACKED[stopped.estimator_]
+    assert isinstance(packed, small_batch.packed_trees.PackedEnsemble)
+    np.testing.assert_array_equal(small_batch.predict(stopped, rows[1:]), stopped.predict(rows[1:]))
+
+    pipe = make_pipeline(StandardScaler(), xgboost.XGBRegressor(n_estimators=10)).fit(X, y)
+    small_batch.predict(pipe, rows)
+    np.testing.assert_array_equal(small_batch.predict(pipe, rows[:2]), pipe.predict(rows[:2]))
+
+    logistic = xgboost.XGBRegressor(n_estimators=5, objective="reg:logistic")
+    logistic.fit(X, (y > 0.5).astype(float))
+    np.testing.assert_array_equal(small_batch.predict(logistic, rows), logistic.predict(rows))
+    assert small_batch._PACKED[logistic] is False  # a link function: XGBoost's own predict
