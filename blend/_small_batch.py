@@ -79,36 +79,36 @@ def predict_proba(estimator, X) -> np.ndarray:
 
 def _forest_input(estimator, X, kinds) -> tuple[object, np.ndarray] | None:
     """``(forest, float32 rows)`` when the fast path applies, else ``None``."""
-    found = _final_input(estimator, X, kinds, "estimators_", SMALL_BATCH, np.float32)
-    if found is None or not np.isfinite(found[1]).all():
+    if not hasattr(X, "shape") or len(X.shape) != 2 or X.shape[0] > SMALL_BATCH:
         return None
-    return found
-
-
-def _final_input(estimator, X, kinds, fitted: str, limit: int, dtype):
-    """``(final estimator, rows as a dense C array)`` for a small batch, else ``None``."""
-    if not hasattr(X, "shape") or len(X.shape) != 2 or X.shape[0] > limit:
-        return None
-    final = estimator
+    forest = estimator
     steps = getattr(estimator, "steps", None)
-    if steps:  # a Pipeline ending in a tree model: transform with the steps before it
-        final = steps[-1][1]
-        if type(final) not in kinds or not hasattr(final, fitted):
+    if steps:  # a Pipeline ending in a forest: transform with the steps before it
+        forest = steps[-1][1]
+        if type(forest) not in kinds or not hasattr(forest, "estimators_"):
             return None
         X = estimator[:-1].transform(X)
-    elif type(final) not in kinds or not hasattr(final, fitted):
+    elif type(forest) not in kinds or not hasattr(forest, "estimators_"):
         return None  # subclasses may override predict: theirs runs
-    names = getattr(final, "feature_names_in_", None)
-    columns = getattr(X, "columns", None)
-    if (names is None) != (columns is None) or (names is not None and list(columns) != list(names)):
-        return None  # the estimator's own checks (and warnings) apply
-    if hasattr(X, "toarray") or getattr(X, "ndim", 2) != 2 or X.shape[1] != final.n_features_in_:
+    if hasattr(X, "toarray") or not _matches_fit(forest, X):
         return None
     try:
-        rows = np.ascontiguousarray(X, dtype=dtype)
+        rows = np.ascontiguousarray(X, dtype=np.float32)
     except (TypeError, ValueError):
         return None
-    return final, rows
+    if not np.isfinite(rows).all():
+        return None
+    return forest, rows
+
+
+def _matches_fit(model, X) -> bool:
+    """Same feature names (or none on both sides) and width as in fit; else the model's own
+    checks (and warnings) must run."""
+    names = getattr(model, "feature_names_in_", None)
+    columns = getattr(X, "columns", None)
+    if (names is None) != (columns is None) or (names is not None and list(columns) != list(names)):
+        return False
+    return getattr(X, "ndim", 2) == 2 and X.shape[1] == model.n_features_in_
 
 
 # ------------------------------------------------------------------- boosters, packed
@@ -118,7 +118,7 @@ _PACK_ERRORS = (AttributeError, KeyError, ValueError, TypeError, IndexError)
 
 def _booster(final) -> tuple[str, object] | None:
     """``(kind, model)`` for a booster whose trees can be packed, else ``None``."""
-    if type(final) in (EarlyStoppedXGBRegressor,):
+    if type(final) is EarlyStoppedXGBRegressor:
         final = getattr(final, "estimator_", None)
     if type(final) in (HistGradientBoostingRegressor, HistGradientBoostingClassifier):
         return ("hgb", final) if hasattr(final, "_predictors") else None
@@ -129,51 +129,56 @@ def _booster(final) -> tuple[str, object] | None:
 
 
 def _boosted_predict(estimator, X, proba: bool) -> np.ndarray | None:
-    """Small-batch output of a boosted model from its packed trees, or ``None``."""
+    """Small-batch output of a boosted model (from its packed trees once they are trusted).
+
+    ``None`` when ``estimator`` is not a packable booster or pipeline ending in one, so the
+    caller's own path runs; once a pipeline's steps have transformed ``X`` the answer always
+    comes from here, so the steps never run twice.
+    """
     if not hasattr(X, "shape") or len(X.shape) != 2 or X.shape[0] > BOOSTED_SMALL_BATCH:
         return None
     steps = getattr(estimator, "steps", None)
-    found = _booster(steps[-1][1] if steps else estimator)
+    final = steps[-1][1] if steps else estimator
+    found = _booster(final)
     if found is None:
         return None
     kind, model = found
-    if proba != hasattr(model, "classes_"):
+    if proba != hasattr(model, "classes_") or _PACKED.get(model) is False:
         return None
     if steps:
         X = estimator[:-1].transform(X)
+
+    def own() -> np.ndarray:
+        return np.asarray(final.predict_proba(X) if proba else final.predict(X))
+
     rows = _booster_rows(kind, model, X)
+    if rows is None:
+        return own()
     packed = _PACKED.get(model)
-    if rows is None or packed is False:
-        return None
-    first = packed is None
     try:
-        if first:
-            packed = _PACKERS[kind](model)
+        if packed is None:
+            packed = _pack(kind, model)
         fast = _packed_output(kind, packed, model, rows, proba)
     except _PACK_ERRORS:
         _PACKED[model] = False
-        return None
-    if first:  # the packing must reproduce the model's own output exactly, or is not used
-        own = np.asarray(model.predict_proba(X) if proba else model.predict(X))
-        same = fast.shape == own.shape and np.array_equal(fast, own, equal_nan=True)
+        return own()
+    if model not in _PACKED:  # the packing must reproduce the model's own output exactly
+        expected = own()
+        same = fast.shape == expected.shape and np.array_equal(fast, expected, equal_nan=True)
         _PACKED[model] = packed if same else False
-        return own
+        return expected
     return fast
 
 
-_PACKERS = {
-    "xgb": lambda model: packed_trees.pack_xgboost(model),
-    "hgb": lambda model: packed_trees.pack_hist_gradient_boosting(model),
-}  # looked up at call time, so tests can substitute a packer
+def _pack(kind: str, model) -> packed_trees.PackedEnsemble:
+    if kind == "xgb":
+        return packed_trees.pack_xgboost(model)
+    return packed_trees.pack_hist_gradient_boosting(model)
 
 
 def _booster_rows(kind: str, model, X) -> np.ndarray | None:
     """The rows as the booster reads them (XGBoost: float32, absent sparse entries missing)."""
-    names = getattr(model, "feature_names_in_", None)
-    columns = getattr(X, "columns", None)
-    if (names is None) != (columns is None) or (names is not None and list(columns) != list(names)):
-        return None  # the model's own checks (and warnings) apply
-    if getattr(X, "ndim", 2) != 2 or X.shape[1] != model.n_features_in_:
+    if not _matches_fit(model, X):
         return None
     try:
         if kind == "hgb":
