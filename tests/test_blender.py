@@ -288,6 +288,42 @@ def test_expensive_members_fit_once_and_share_weighting_rows(friedman):
     assert Counting.fits == {"cheap": 5, "deep": 2}
 
 
+@pytest.mark.parametrize("method", ["nnls", "caruana"])
+def test_cheap_members_are_weighted_on_every_row_they_predict(friedman, method):
+    from blend import weights as w
+
+    X, y = friedman
+    members = [
+        ("ridge", Ridge()),
+        ("knn", KNeighborsRegressor(10)),
+        ("forest", RandomForestRegressor(30, random_state=0)),
+        ("deep", Expensive(tag="deep", alpha=10.0)),
+    ]
+    blend = BlendRegressor(members, method=method, cv=4, prune=False, n_jobs=1).fit(X, y)
+    assert len(blend.oof_rows_) < len(y)  # the deep member predicted one fold only
+    cheap = blend.oof_predictions_[:, :3, :]
+
+    def weigh(P, target):
+        if method == "nnls":
+            return w.nnls_weights(P, target)
+        return w.caruana_weights(
+            P, target, ensemble_size=blend.ensemble_size, n_init=blend.n_init, random_state=0
+        )
+
+    expected = weigh(cheap, y)
+    got = np.array([blend.weights_[name] for name in ("ridge", "knn", "forest")])
+    assert got.sum() > 0
+    # the cheap members' relative weights come from all rows, not the holdout fold alone
+    np.testing.assert_allclose(got / got.sum(), expected, atol=1e-9)
+    total = sum(blend.weights_.values())
+    assert total == pytest.approx(1.0) and min(blend.weights_.values()) >= 0
+    # the cheap blend and the expensive member are mixed on the holdout rows
+    rows = blend.oof_rows_
+    mixed = np.column_stack([cheap[rows, :, 0] @ expected, blend.oof_predictions_[rows, 3, 0]])
+    share = weigh(mixed, y[rows])
+    assert blend.weights_["deep"] == pytest.approx(share[1], abs=1e-9)
+
+
 # ------------------------------------------------------------------------ tasks
 
 
