@@ -7,7 +7,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin, clone
 from sklearn.compose import make_column_transformer
 from sklearn.datasets import make_classification, make_friedman1
 from sklearn.ensemble import (
@@ -322,6 +322,41 @@ def test_cheap_members_are_weighted_on_every_row_they_predict(friedman, method):
     mixed = np.column_stack([cheap[rows, :, 0] @ expected, blend.oof_predictions_[rows, 3, 0]])
     share = weigh(mixed, y[rows])
     assert blend.weights_["deep"] == pytest.approx(share[1], abs=1e-9)
+
+
+class CountingScaler(TransformerMixin, BaseEstimator):
+    """Standardizes and counts its transforms (in-process)."""
+
+    calls: dict = {}  # noqa: RUF012 - a deliberate class-level counter
+
+    def __init__(self, shift=0.0):
+        self.shift = shift
+
+    def fit(self, X, y=None):
+        self.mean_, self.scale_ = X.mean(axis=0), X.std(axis=0) + 1e-12
+        return self
+
+    def transform(self, X):
+        CountingScaler.calls[self.shift] = CountingScaler.calls.get(self.shift, 0) + 1
+        return (X - self.mean_) / self.scale_ + self.shift
+
+
+@pytest.mark.parametrize("rows", [1, 300])
+def test_members_with_identical_preprocessing_share_one_transform(friedman, rows):
+    X, y = friedman
+    members = [
+        ("ridge", make_pipeline(CountingScaler(), Ridge())),
+        ("knn", make_pipeline(CountingScaler(), KNeighborsRegressor(10))),
+        ("tree", make_pipeline(CountingScaler(shift=1.0), DecisionTreeRegressor(random_state=0))),
+    ]
+    blend = BlendRegressor(members, method="mean", cv=3, n_jobs=2).fit(X, y)
+    expected = sum(w * est.predict(X[:rows]) for w, (_, est) in
+                   zip(blend._member_weights, blend.members_))  # fmt: skip
+    CountingScaler.calls.clear()
+    got = blend.predict(X[:rows])
+    # the two members whose scalers were fit alike transform once; the other on its own
+    assert CountingScaler.calls == {0.0: 1, 1.0: 1}
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
 
 
 # ------------------------------------------------------------------------ tasks

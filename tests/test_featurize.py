@@ -84,6 +84,21 @@ def test_onehot_with_unseen_level_and_max_categories():
     np.testing.assert_array_equal(out, [[0, 1], [0, 0], [0, 0]])
 
 
+@pytest.mark.parametrize("categorical", ["ordinal", "onehot"])
+def test_few_rows_encode_like_a_large_batch(categorical):
+    # small inputs take a dict lookup, large ones pandas' indexer: the codes must agree
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"c": rng.choice(["a", "b", "c", "d"], size=200)})
+    new = pd.DataFrame({"c": list(rng.choice(["a", "b", "zzz", None], size=100))})
+    features = MixedFeaturizer(
+        roles={"c": "categorical"}, categorical=categorical, max_categories=3
+    ).fit(train)
+    batch = dense(features.transform(new))
+    rows = np.vstack([dense(features.transform(new.iloc[[i]])) for i in range(len(new))])
+    np.testing.assert_array_equal(rows, batch)
+    assert np.isnan(batch).any() if categorical == "ordinal" else (batch.sum(axis=1) == 0).any()
+
+
 def test_mixed_types_in_categorical_column_share_a_level():
     X = pd.DataFrame({"c": pd.Series([1, "1", 2, "2", "x", None], dtype=object)})
     out = MixedFeaturizer(roles={"c": "categorical"}).fit_transform(X)[:, 0]

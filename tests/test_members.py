@@ -116,14 +116,16 @@ def test_all_ignored_columns_raise():
 
 
 def test_large_tables_keep_one_forest():
-    """From LARGE_TABLE_ROWS rows the library keeps extra trees and drops the random forest."""
-    from blend.members import LARGE_TABLE_ROWS
+    """From LARGE_TABLE_ROWS rows the library keeps fewer extra trees and no random forest."""
+    from blend.members import FOREST_TREES, LARGE_FOREST_TREES, LARGE_TABLE_ROWS
 
     rng = np.random.default_rng(0)
     big = pd.DataFrame(
         {"a": rng.normal(size=LARGE_TABLE_ROWS), "b": rng.normal(size=LARGE_TABLE_ROWS)}
     )
-    names = [name for name, _ in default_members(big, random_state=0)]
-    assert "extra_trees" in names and "random_forest" not in names
-    small = [name for name, _ in default_members(big.iloc[:1000], random_state=0)]
+    members = dict(default_members(big, random_state=0))
+    assert "extra_trees" in members and "random_forest" not in members
+    assert members["extra_trees"][-1].n_estimators == LARGE_FOREST_TREES
+    small = dict(default_members(big.iloc[:1000], random_state=0))
     assert "random_forest" in small and "extra_trees" in small
+    assert small["extra_trees"][-1].n_estimators == FOREST_TREES > LARGE_FOREST_TREES
