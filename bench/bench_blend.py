@@ -25,6 +25,11 @@ trees
 default
     ``BlendRegressor()`` with ``blend.default_members`` on the same split: test RMSE (target
     <= 0.0835) and fit seconds (target <= 300 s on 2 cores), and its leaderboard.
+clothing
+    ``BlendRegressor()`` with the default library on ``make_clothing(10000, random_state=0)``
+    (``--rows`` changes the size), first 80% train: test RMSE as a multiple of the noise floor
+    (target <= 1.15x), below its best final member, and its fit time against one fit of its
+    deep member (``KerasGraphRegressor`` on all training rows; target <= 2.5x).
 """
 
 from __future__ import annotations
@@ -216,9 +221,51 @@ def section_default(rows: int | None, n_jobs: int) -> list[dict]:
     ]
 
 
+def section_clothing(rows: int | None, n_jobs: int) -> list[dict]:
+    """The default blend on make_clothing against its members and one fit of its deep member."""
+    from blend import KerasGraphRegressor
+    from blend.datasets import make_clothing
+
+    n = rows or 10_000
+    X, y, floor = make_clothing(n, random_state=0)
+    cut = int(0.8 * n)
+    Xtr, ytr, Xte, yte = X.iloc[:cut], y.iloc[:cut], X.iloc[cut:], y.iloc[cut:]
+    print(f"make_clothing({n}, random_state=0): train {cut}, test {n - cut}, floor {floor}")
+
+    deep = KerasGraphRegressor(random_state=0)
+    start = time.perf_counter()
+    deep.fit(Xtr, ytr)
+    deep_fit = time.perf_counter() - start
+    deep_rmse = rmse(deep.predict(Xte), yte)
+    print(f"  one deep member fit on all {cut} rows: {deep_fit:.1f} s, test RMSE {deep_rmse:.4f}")
+
+    blend = BlendRegressor(random_state=0, n_jobs=n_jobs, verbose=1)
+    start = time.perf_counter()
+    blend.fit(Xtr, ytr)
+    fit = time.perf_counter() - start
+    print(blend.leaderboard_.drop(columns=["why"]).to_string(index=False))
+    members = {name: rmse(est.predict(Xte), yte) for name, est in blend.members_}
+    print("  final members' test RMSE:", {k: round(v, 4) for k, v in members.items()})
+    score = rmse(blend.predict(Xte), yte)
+    return [
+        {
+            "model": f"BlendRegressor(default members), make_clothing({n})",
+            "test_rmse": score,
+            "x_floor": score / floor,
+            "best_member_rmse": min(members.values()),
+            "fit_s": fit,
+            "deep_fit_s": deep_fit,
+            "fit_ratio_vs_deep": fit / deep_fit,
+            "weights": {k: round(v, 3) for k, v in blend.weights_.items()},
+        }
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sections", nargs="*", default=["trees"], choices=["trees", "default"])
+    parser.add_argument(
+        "sections", nargs="*", default=["trees"], choices=["trees", "default", "clothing"]
+    )
     parser.add_argument("--rows", type=int, default=None, help="use only this many rows")
     parser.add_argument("--n-jobs", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
@@ -228,6 +275,8 @@ def main() -> None:
         results += section_trees(args.rows, args.n_jobs)
     if "default" in args.sections:
         results += section_default(args.rows, args.n_jobs)
+    if "clothing" in args.sections:
+        results += section_clothing(args.rows, args.n_jobs)
     table = pd.DataFrame(results).drop(columns=["weights"], errors="ignore")
     print()
     if _has_tabulate():

@@ -459,6 +459,11 @@ class _BaseBlend(_BaseComposition):
                 )
                 keys.append((name, f))
                 tasks.append(args)
+        # Longest tasks first: an expensive (deep) member's fold, queued behind every tree
+        # fold, would start last and run alone while the other workers idle.
+        dear = {name for (name, _), costly in zip(members, expensive) if costly}
+        order = sorted(range(len(keys)), key=lambda i: keys[i][0] not in dear)
+        keys, tasks = [keys[i] for i in order], [tasks[i] for i in order]
         results = self._run(func, keys, tasks, "out-of-fold")
         log = [_log_row(res, "out-of-fold") for res in results]
 

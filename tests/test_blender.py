@@ -283,6 +283,8 @@ def test_expensive_members_fit_once_and_share_weighting_rows(friedman):
     assert np.array_equal(np.sort(blend.oof_rows_), np.sort(blend.splits_[-1][1]))
     board = blend.leaderboard_.set_index("member")
     assert bool(board.loc["deep", "expensive"]) and board.loc["deep", "n_fits"] == 1
+    # the expensive member's fold is queued first (longest task first), not behind the rest
+    assert blend.task_log_.iloc[0]["member"] == "deep"
     Counting.fits.clear()
     BlendRegressor(members, method="mean", cv=4, expensive_folds=2, n_jobs=1).fit(X, y)
     assert Counting.fits == {"cheap": 5, "deep": 2}

@@ -20,6 +20,7 @@ def names(library):
 def test_regression_library_is_unfitted_named_and_cloneable(clothing_small):
     X, y, _ = clothing_small
     library = default_members(X, y, random_state=0)
+    # below MIN_ROWS_DEEP (no network) the forests stay, text and images or not
     assert names(library)[:3] == ["xgboost", "random_forest", "extra_trees"]
     assert len(set(names(library))) == len(library)
     for name, member in library:
@@ -52,6 +53,12 @@ def test_enough_rows_bring_in_the_network():
     library = dict(default_members(X, y, random_state=0))
     assert "keras_graph" in library
     assert library["keras_graph"].get_params()["random_state"] == 0
+    # text and photos with the network: no forests, and XGBoost keeps its early-stopped model
+    assert "random_forest" not in library and "extra_trees" not in library
+    assert library["xgboost"][-1].refit is False
+    tabular = dict(default_members(X.drop(columns=["description", "photo_front",
+                                                   "photo_back"]), y))  # fmt: skip
+    assert {"random_forest", "extra_trees"} <= set(tabular) and tabular["xgboost"][-1].refit
 
 
 def test_roles_reach_every_tree_member(clothing_small):
