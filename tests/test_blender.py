@@ -326,6 +326,32 @@ def test_cheap_members_are_weighted_on_every_row_they_predict(friedman, method):
     assert blend.weights_["deep"] == pytest.approx(share[1], abs=1e-9)
 
 
+class ExpensiveLogistic(LogisticRegression):
+    """Stands in for a deep classifier."""
+
+    _blend_expensive = True
+
+
+def test_staged_weights_for_classifiers_blend_probabilities():
+    from blend import weights as w
+
+    X, y = make_classification(400, 8, n_informative=5, n_classes=3, random_state=0)
+    members = [
+        ("nb", GaussianNB()),
+        ("forest", RandomForestClassifier(30, random_state=0)),
+        ("deep", ExpensiveLogistic(max_iter=500)),
+    ]
+    blend = BlendClassifier(members, method="nnls", cv=4, prune=False, n_jobs=1).fit(X, y)
+    weights = np.array([blend.weights_[n] for n in ("nb", "forest", "deep")])
+    assert np.all(weights >= 0) and weights.sum() == pytest.approx(1.0)
+    cheap = blend.oof_predictions_[:, :2, :]
+    expected = w.log_loss_weights(cheap, y)  # the cheap pair on all rows
+    assert weights[:2].sum() > 0 and weights[2] > 0
+    np.testing.assert_allclose(weights[:2] / weights[:2].sum(), expected, atol=1e-6)
+    proba = blend.predict_proba(X[:5])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
 class CountingScaler(TransformerMixin, BaseEstimator):
     """Standardizes and counts its transforms (in-process)."""
 
