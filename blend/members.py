@@ -157,9 +157,9 @@ def default_members(
         - ``"random_forest"`` and ``"extra_trees"``: 300 trees on dense features (text reduced
           by SVD), half of the features per split for regression; left out when text or
           images widen the matrix and the network joins (there they cost most of the fit and
-          earn no weight); from 20,000 rows only the
-          extra trees (cheaper, and the two forests' errors correlate strongly), with 150
-          trees (deep trees on large tables cost memory and predict time);
+          earn no weight); from 20,000 rows only the extra trees (cheaper, and the two
+          forests' errors correlate strongly), with 150 trees (deep trees on large tables
+          cost memory and predict time);
         - ``"lightgbm"`` and ``"catboost"`` (only when those packages are installed, e.g.
           ``pip install blend[boost]``): early-stopped like XGBoost, without the internal
           refit; CatBoost grows depth-8 symmetric trees from 20,000 rows (depth 6 below) and
