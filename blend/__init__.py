@@ -24,6 +24,8 @@ _LAZY = {
     "KerasMultiTaskEstimator": ".deep.estimators",
     "WideDeepRegressor": ".wide_deep",
     "WideDeepClassifier": ".wide_deep",
+    "WideLinearRegressor": ".linear",
+    "WideLinearClassifier": ".linear",
     "BlendRegressor": ".blender",
     "BlendClassifier": ".blender",
     "save": ".persist",
@@ -56,6 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         KerasMultiTaskEstimator,
     )
     from .featurize import MixedFeaturizer, make_tree_pipeline
+    from .linear import WideLinearClassifier, WideLinearRegressor
     from .members import default_members
     from .persist import load, save
     from .roles import infer_roles

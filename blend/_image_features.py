@@ -9,7 +9,10 @@ that summarize what product photos usually vary in:
 * texture and pattern: gradient-orientation histograms, high-frequency energy (Laplacian,
   residual after a 3x3 blur) and Fourier energy in radial x angular bands (periodicity);
 * the object itself: the background colour is read off the border, and foreground pixels
-  (those far from it) get their own colour and texture statistics.
+  (those far from it) get their own colour and texture statistics;
+* blemishes: how far the most unusual patch of the object (a window of 1/8 of the image side)
+  departs from the object's median colour, compared with a typical patch -- stains, holes,
+  tears and logos are local departures, while a pattern departs evenly everywhere.
 
 Everything is vectorized over the batch and computed in chunks to bound memory.
 """
@@ -31,6 +34,9 @@ _ANGULAR_BANDS = 4
 # A pixel belongs to the foreground when some channel differs from the border colour by more
 # than this fraction of the pixel range.
 _FOREGROUND_THRESHOLD = 0.12
+# A patch counts toward blemish_area when its departure exceeds the typical patch's by this
+# fraction of the pixel range.
+_BLEMISH_MARGIN = 0.05
 _CHUNK = 1024
 
 
@@ -60,6 +66,7 @@ def image_descriptor_names(shape: tuple[int, int, int], grid: int) -> list[str]:
     names += [f"fg_{c}_mean" for c in channels] + [f"fg_{c}_std" for c in channels]
     if len(channels) == 3:
         names += ["fg_chroma_mean"]
+    names += ["blemish_peak", "blemish_dark", "blemish_bright", "blemish_area"]
     return names
 
 
@@ -192,7 +199,56 @@ def _chunk_descriptors(images: np.ndarray, grid: int, scale: float) -> np.ndarra
     feats += fg_means + fg_stds
     if channels == 3:
         feats += [_masked_mean(chroma, mask, count)]
+    feats += _blemishes(x, mask, scale)
     return np.stack(feats, axis=1).astype(np.float32)
+
+
+def _box_mean(values: np.ndarray, k: int) -> np.ndarray:
+    """Means over every ``k x k`` window of ``(n, H, W)`` (valid positions), by integral image."""
+    c = np.pad(values, ((0, 0), (1, 0), (1, 0))).cumsum(axis=1).cumsum(axis=2)
+    return (c[:, k:, k:] - c[:, :-k, k:] - c[:, k:, :-k] + c[:, :-k, :-k]) / np.float32(k * k)
+
+
+def _row_median(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Median of the valid entries of each row of ``(m, P)`` (0 for rows with none)."""
+    counts = valid.sum(axis=1)
+    ordered = np.sort(np.where(valid, values, np.inf), axis=1)
+    middle = np.maximum(counts - 1, 0) // 2
+    picked = np.take_along_axis(ordered, middle[:, None], axis=1)[:, 0]
+    return np.where(counts > 0, picked, 0.0).astype(np.float32)
+
+
+def _blemishes(x: np.ndarray, mask: np.ndarray, scale: float) -> list[np.ndarray]:
+    """Peak, darkest and brightest local departure of the object from its median colour.
+
+    ``x`` is ``(n, C, H, W)``, ``mask`` the ``(n, H, W)`` foreground. Departures are averaged
+    over windows fully inside the object, then compared with the median window: a pattern
+    lifts every window alike, a stain or a hole lifts a few.
+    """
+    n, channels, height, width = x.shape
+    k = max(3, min(height, width) // 8)
+    flat_mask = np.repeat(mask.reshape(n, 1, -1) > 0, channels, axis=1).reshape(n * channels, -1)
+    median = _row_median(x.reshape(n * channels, -1), flat_mask).reshape(n, channels, 1, 1)
+    departure = np.abs(x - median).max(axis=1) / np.float32(scale)
+    lightness = (x - median).mean(axis=1) / np.float32(scale)
+    inside = _box_mean(mask, k) > 0.99
+    flat_inside = inside.reshape(n, -1)
+    peak = _box_mean(departure * mask, k).reshape(n, -1)
+    light = _box_mean(lightness * mask, k).reshape(n, -1)
+    typical = _row_median(peak, flat_inside)
+    typical_light = _row_median(light, flat_inside)
+    some = flat_inside.any(axis=1)
+
+    def extreme(values: np.ndarray, fill: float, pick) -> np.ndarray:
+        return np.where(some, pick(np.where(flat_inside, values, fill), axis=1), 0.0)
+
+    area = (flat_inside & (peak > typical[:, None] + _BLEMISH_MARGIN)).sum(axis=1)
+    return [
+        extreme(peak, -np.inf, np.max) - np.where(some, typical, 0.0),
+        np.where(some, typical_light, 0.0) - extreme(light, np.inf, np.min),
+        extreme(light, -np.inf, np.max) - np.where(some, typical_light, 0.0),
+        area / np.maximum(flat_inside.sum(axis=1), 1),
+    ]
 
 
 def _band_matrix(band: np.ndarray) -> np.ndarray:

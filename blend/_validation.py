@@ -6,12 +6,15 @@ and none of them modifies what the user passed.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.validation import check_is_fitted
 
 __all__ = [
+    "FrameInputMixin",
     "check_columns",
     "check_target",
     "ensure_frame",
@@ -123,3 +126,78 @@ def _missing(value: object) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
+
+
+class FrameInputMixin:
+    """``X`` checks for estimators that read DataFrames but also accept numeric arrays.
+
+    A frame is used as is (its string column names become ``feature_names_in_``); an array
+    becomes a frame with columns ``x0, x1, ...``, which predict maps arrays back onto. Both
+    give scikit-learn's messages for empty data and a wrong number of features.
+    """
+
+    _fitted_attribute = "model_"  # set by fit: predict before fit raises NotFittedError
+
+    def _check_X_fit(self, X) -> pd.DataFrame:
+        if not isinstance(X, pd.DataFrame):
+            array = np.asarray(X) if not hasattr(X, "toarray") else X
+            if isinstance(array, np.ndarray) and array.dtype == object and array.ndim == 2:
+                array = array.astype(np.float64)  # numeric arrays of objects (sklearn checks)
+            X = ensure_frame(array)
+            self._array_columns = list(X.columns)
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        else:
+            self._array_columns = None
+            ensure_frame(X)
+            if all(isinstance(c, str) for c in X.columns):
+                self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        if X.shape[0] < 1:
+            raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while fitting.")
+        if X.shape[1] < 1:
+            raise ValueError(
+                f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required."
+            )
+        self.n_features_in_ = X.shape[1]
+        self._frame_columns = list(X.columns)
+        return X
+
+    def _check_X_predict(self, X) -> pd.DataFrame:
+        check_is_fitted(self, self._fitted_attribute)
+        if isinstance(X, pd.DataFrame):
+            if self._array_columns is not None:
+                if X.shape[1] != self.n_features_in_:
+                    raise ValueError(
+                        f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                        f"{self.n_features_in_} features as input."
+                    )
+                if all(isinstance(c, str) for c in X.columns):
+                    warnings.warn(
+                        f"X has feature names, but {type(self).__name__} was fitted without "
+                        "feature names",
+                        UserWarning,
+                        stacklevel=3,
+                    )
+                return pd.DataFrame(X.to_numpy(), columns=self._array_columns)
+            return X
+        array = np.asarray(X) if not hasattr(X, "toarray") else X
+        if isinstance(array, np.ndarray) and array.dtype == object and array.ndim == 2:
+            array = array.astype(np.float64)
+        frame = ensure_frame(array)
+        if frame.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {frame.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        columns = self._array_columns
+        if columns is None:
+            warnings.warn(
+                f"X does not have valid feature names, but {type(self).__name__} was fitted "
+                "with feature names",
+                UserWarning,
+                stacklevel=3,
+            )
+            columns = self._frame_columns
+        return pd.DataFrame(frame.to_numpy(), columns=columns)

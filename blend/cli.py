@@ -65,6 +65,7 @@ MEMBER_KINDS = (
     "extra_trees",
     "hist_gradient_boosting",
     "linear",
+    "wide_linear",
     "keras_graph",
     "wide_deep",
 )
@@ -369,6 +370,8 @@ def _estimator_for(kind: str, classification: bool):
         return LogisticRegression(max_iter=1000) if classification else Ridge()
     import blend
 
+    if kind == "wide_linear":
+        return blend.WideLinearClassifier() if classification else blend.WideLinearRegressor()
     if kind == "keras_graph":
         return blend.KerasGraphClassifier() if classification else blend.KerasGraphRegressor()
     if kind == "wide_deep":
@@ -409,7 +412,7 @@ def build_members(settings: dict, classification: bool) -> list[tuple[str, Any]]
     for i, member in enumerate(settings["members"]):
         estimator = _estimator_for(member["kind"], classification)
         _set_params(cfg, estimator, member["params"], ["members", i])
-        if member["kind"] in ("keras_graph", "wide_deep"):
+        if member["kind"] in ("keras_graph", "wide_deep", "wide_linear"):
             if roles and "roles" in estimator.get_params(deep=False):
                 estimator.set_params(roles=roles)
         else:

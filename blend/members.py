@@ -1,7 +1,8 @@
 """A diverse default library of members for the blender, chosen by looking at the data.
 
 The library mixes models that err differently: boosted trees (sequential, low bias), bagged
-randomized trees (averaged, low variance), and a multi-input neural network that reads text
+randomized trees (averaged, low variance), a regularized linear model over one-hot and crossed
+features (additive effects in closed form), and a multi-input neural network that reads text
 and images directly. It adapts to the data: the network is left out on tiny data, forests are
 subsampled on large data, and optional boosters join when installed.
 """
@@ -110,6 +111,15 @@ def _optional_boosters(
     return found
 
 
+def _linear_member(
+    task: str, roles: Mapping[str, str], seed: int | None
+) -> list[tuple[str, BaseEstimator]]:
+    from .linear import WideLinearClassifier, WideLinearRegressor
+
+    cls = WideLinearRegressor if task == "regression" else WideLinearClassifier
+    return [("linear", cls(roles=dict(roles), random_state=seed))]
+
+
 def _deep_member(
     task: str, roles: Mapping[str, str], seed: int | None
 ) -> list[tuple[str, BaseEstimator]]:
@@ -165,6 +175,10 @@ def default_members(
           refit; CatBoost grows depth-8 symmetric trees from 20,000 rows (depth 6 below) and
           takes larger steps when text or images widen the matrix, where LightGBM is left
           out;
+        - ``"linear"``: :class:`~blend.linear.WideLinearRegressor` (ridge) or
+          :class:`~blend.linear.WideLinearClassifier` (logistic) over one-hot categoricals,
+          quantile buckets, significant crosses, standardized numerics, TF-IDF text and image
+          descriptors -- an additive model that errs unlike the trees;
         - ``"keras_graph"``: the multi-input Keras network, when the data have at least
           500 rows.
 
@@ -211,6 +225,7 @@ def default_members(
         members += _forests(task, len(X), random_state)
     members += _optional_boosters(task, len(X), wide, random_state)
     library = [(name, make_tree_pipeline(model, resolved)) for name, model in members]
+    library += _linear_member(task, resolved, random_state)
     if deep:
         library += _deep_member(task, resolved, random_state)
     return library

@@ -326,3 +326,24 @@ def test_deep_member_kinds_build(workdir):
     assert members["wd"].get_params()["wide_l2"] == 0.1
     clf = dict(build_members(settings, classification=True))
     assert type(clf["wd"]).__name__ == "WideDeepClassifier"
+
+
+def test_wide_linear_member_kind_builds_and_trains(workdir):
+    from blend.cli import build_members
+
+    text = CONFIG + (
+        '\n[[members]]\nname = "crossed"\nkind = "wide_linear"\n'
+        'params = { numeric_buckets = 8, crosses = [["cut", "color"]] }\n'
+    )
+    settings = load_config(_write_config(workdir, text, "wide_linear.toml"))
+    members = dict(build_members(settings, classification=False))
+    model = members["crossed"]
+    assert type(model).__name__ == "WideLinearRegressor"
+    assert model.get_params()["roles"] == {"cut": "categorical"}
+    assert model.get_params()["crosses"] == [["cut", "color"]]
+    data = pd.read_csv(workdir / "diamonds.csv")
+    model.fit(data.drop(columns=["price"]), np.log(data["price"]))
+    assert model.coefficients()["feature"].str.startswith("cut x color=").any()
+    assert type(dict(build_members(settings, classification=True))["crossed"]).__name__ == (
+        "WideLinearClassifier"
+    )

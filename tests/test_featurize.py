@@ -163,6 +163,27 @@ def test_image_descriptors_see_pattern_and_wear():
     assert feats["residual_energy"][2] > feats["residual_energy"][0]
 
 
+def test_blemish_descriptors_single_out_a_local_spot_not_a_pattern():
+    size = 32
+    yy, xx = np.mgrid[0:size, 0:size]
+    photo = np.full((size, size, 3), 235, dtype=np.uint8)  # light background
+    shirt = (abs(yy - 16) < 12) & (abs(xx - 16) < 10)
+    photo[shirt] = (60, 90, 160)
+    striped = photo.copy()
+    striped[shirt & ((yy // 2) % 2 == 0)] = (33, 50, 88)  # an even pattern over the object
+    stained = photo.copy()
+    stained[(yy - 15) ** 2 + (xx - 17) ** 2 < 9] = (90, 60, 30)  # a small dark spot
+    batch = np.stack([photo, striped, stained, striped.copy()])
+    batch[3][(yy - 15) ** 2 + (xx - 17) ** 2 < 9] = (90, 60, 30)
+    names = image_descriptor_names(batch.shape[1:], 4)
+    feats = dict(zip(names, image_descriptors(batch, 4).T))
+    peak = feats["blemish_peak"]
+    assert peak[0] < 0.01 and peak[1] < 0.05  # plain and evenly patterned: no blemish
+    assert peak[2] > 0.1 and peak[3] > peak[1] + 0.05  # the spot stands out, pattern or not
+    assert feats["blemish_dark"][2] > 0.05 and feats["blemish_bright"][2] < 0.01
+    assert feats["blemish_area"][2] > 0 == feats["blemish_area"][0]
+
+
 def test_image_paths_and_arrays_give_identical_features(clothing_paths):
     X, _, _ = clothing_paths
     arrays = X.copy()

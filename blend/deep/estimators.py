@@ -27,7 +27,7 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_target, ensure_frame
+from .._validation import FrameInputMixin, check_target
 from .inputs import InputEncoder, InputSpec
 
 __all__ = [
@@ -81,7 +81,7 @@ def _check_finite_weights(model, name: str, history, learning_rate) -> None:
     )
 
 
-class KerasGraphBase(BaseEstimator):
+class KerasGraphBase(FrameInputMixin, BaseEstimator):
     """Shared fit/predict machinery for the Keras graph estimators.
 
     Subclass hooks
@@ -187,69 +187,6 @@ class KerasGraphBase(BaseEstimator):
             raise ValueError(f"validation_fraction must be in [0, 1), got {fraction!r}.")
         if not (isinstance(self.graph, str) or callable(self.graph)):
             raise TypeError(f"graph must be a name or a callable, got {self.graph!r}.")
-
-    def _check_X_fit(self, X) -> pd.DataFrame:
-        if not isinstance(X, pd.DataFrame):
-            array = np.asarray(X) if not hasattr(X, "toarray") else X
-            if isinstance(array, np.ndarray) and array.dtype == object and array.ndim == 2:
-                array = array.astype(np.float64)  # numeric arrays of objects (sklearn checks)
-            X = ensure_frame(array)
-            self._array_columns = list(X.columns)
-            if hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
-        else:
-            self._array_columns = None
-            ensure_frame(X)
-            if all(isinstance(c, str) for c in X.columns):
-                self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-            elif hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
-        if X.shape[0] < 1:
-            raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while fitting.")
-        if X.shape[1] < 1:
-            raise ValueError(
-                f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required."
-            )
-        self.n_features_in_ = X.shape[1]
-        return X
-
-    def _check_X_predict(self, X) -> pd.DataFrame:
-        check_is_fitted(self, "model_")
-        if isinstance(X, pd.DataFrame):
-            if self._array_columns is not None:
-                if X.shape[1] != self.n_features_in_:
-                    raise ValueError(
-                        f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                        f"{self.n_features_in_} features as input."
-                    )
-                if all(isinstance(c, str) for c in X.columns):
-                    warnings.warn(
-                        f"X has feature names, but {type(self).__name__} was fitted without "
-                        "feature names",
-                        UserWarning,
-                        stacklevel=3,
-                    )
-                return pd.DataFrame(X.to_numpy(), columns=self._array_columns)
-            return X
-        array = np.asarray(X) if not hasattr(X, "toarray") else X
-        if isinstance(array, np.ndarray) and array.dtype == object and array.ndim == 2:
-            array = array.astype(np.float64)
-        frame = ensure_frame(array)
-        if frame.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {frame.shape[1]} features, but {type(self).__name__} is expecting "
-                f"{self.n_features_in_} features as input."
-            )
-        columns = self._array_columns
-        if columns is None:
-            warnings.warn(
-                f"X does not have valid feature names, but {type(self).__name__} was fitted "
-                "with feature names",
-                UserWarning,
-                stacklevel=3,
-            )
-            columns = list(self.encoder_.roles_)
-        return pd.DataFrame(frame.to_numpy(), columns=columns)
 
     # ------------------------------------------------------------------ fit
     def _encode_targets(self, y, X: pd.DataFrame):
