@@ -26,6 +26,8 @@ _LAZY = {
     "WideDeepClassifier": ".wide_deep",
     "WideLinearRegressor": ".linear",
     "WideLinearClassifier": ".linear",
+    "LinearBoostRegressor": ".linear_boost",
+    "LinearBoostClassifier": ".linear_boost",
     "BlendRegressor": ".blender",
     "BlendClassifier": ".blender",
     "save": ".persist",
@@ -59,6 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from .featurize import MixedFeaturizer, make_tree_pipeline
     from .linear import WideLinearClassifier, WideLinearRegressor
+    from .linear_boost import LinearBoostClassifier, LinearBoostRegressor
     from .members import default_members
     from .persist import load, save
     from .roles import infer_roles

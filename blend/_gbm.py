@@ -85,8 +85,10 @@ class _NativeBooster(BaseEstimator):
     def _new_model(self, trees: int) -> Any:  # pragma: no cover - overridden
         raise NotImplementedError(f"{type(self).__name__} must define _new_model.")
 
-    def _fit_stopped(self, model, X, y, w, X_val, y_val, w_val) -> int:  # pragma: no cover
-        raise NotImplementedError(f"{type(self).__name__} must define _fit_stopped.")
+    def _fit_stopped(self, model, X, y, w, X_val, y_val, w_val, b=None, b_val=None) -> int:
+        raise NotImplementedError(  # pragma: no cover
+            f"{type(self).__name__} must define _fit_stopped."
+        )
 
     def _to_bytes(self, model) -> bytes:  # pragma: no cover - overridden
         raise NotImplementedError(f"{type(self).__name__} must define _to_bytes.")
@@ -122,16 +124,22 @@ class _NativeBooster(BaseEstimator):
     def _merged_params(self) -> dict:
         return {**self._defaults(), **(self.params or {})}
 
-    def _fit(self, X, y: np.ndarray, sample_weight) -> _NativeBooster:
+    def _fit(self, X, y: np.ndarray, sample_weight, baseline=None) -> _NativeBooster:
         self._check_params()
         self._import()
-        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
+        X = validate_data(
+            self, X, accept_sparse="csr", ensure_all_finite="allow-nan", dtype=np.float64
+        )
         n = X.shape[0]
         weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        if baseline is not None:
+            baseline = np.asarray(baseline, dtype=np.float64)
+            if len(baseline) != n:
+                raise ValueError(f"baseline has {len(baseline)} rows but X has {n}.")
         if n < _MIN_ROWS_FOR_SPLIT:
             best = min(self.max_trees, _FALLBACK_TREES)
             model = self._new_model(best)
-            self._fit_plain(model, X, y, weight)
+            self._fit_plain(model, X, y, weight, baseline)
         else:
             stratify = y if self._is_classifier and np.bincount(y).min() >= 2 else None
             train, valid = train_test_split(
@@ -149,18 +157,22 @@ class _NativeBooster(BaseEstimator):
                 X[valid],
                 y[valid],
                 None if weight is None else weight[valid],
+                None if baseline is None else baseline[train],
+                None if baseline is None else baseline[valid],
             )
             if self.refit:
                 # All rows carry more signal than the training share: grow a few more trees.
                 best = max(1, round(best / (1.0 - self.validation_fraction)))
                 model = self._new_model(best)
-                self._fit_plain(model, X, y, weight)
+                self._fit_plain(model, X, y, weight, baseline)
         self.best_n_estimators_ = int(best)
         self.model_bytes_ = self._to_bytes(model)
         self.__dict__[_LIVE] = model
         return self
 
-    def _fit_plain(self, model, X, y, w) -> None:
+    def _fit_plain(self, model, X, y, w, b=None) -> None:
+        if b is not None:
+            raise ValueError(f"{type(self).__name__} does not take a baseline.")
         model.fit(X, y, sample_weight=w)
 
     def _model(self):
@@ -174,7 +186,14 @@ class _NativeBooster(BaseEstimator):
 
     def _checked(self, X) -> np.ndarray:
         check_is_fitted(self, "model_bytes_")
-        return validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
+        return validate_data(
+            self,
+            X,
+            reset=False,
+            accept_sparse="csr",
+            ensure_all_finite="allow-nan",
+            dtype=np.float64,
+        )
 
     # Keep the live booster out of every serialized form: bytes travel, objects do not.
     def __getstate__(self):
@@ -191,6 +210,7 @@ class _NativeBooster(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = True
         return tags
 
 
@@ -219,7 +239,9 @@ class _LightGBM(_NativeBooster):
             params["random_state"] = self.random_state
         return cls(**params)
 
-    def _fit_stopped(self, model, X, y, w, X_val, y_val, w_val) -> int:
+    def _fit_stopped(self, model, X, y, w, X_val, y_val, w_val, b=None, b_val=None) -> int:
+        if b is not None:
+            raise ValueError(f"{type(self).__name__} does not take a baseline.")
         lgb = self._import()
         if "eval_X" in inspect.signature(model.fit).parameters:  # LightGBM >= 4.7
             evaluation = {"eval_X": (X_val,), "eval_y": (y_val,)}
@@ -275,17 +297,27 @@ class _CatBoost(_NativeBooster):
             params["random_seed"] = self.random_state
         return cls(**params)
 
-    def _fit_stopped(self, model, X, y, w, X_val, y_val, w_val) -> int:
+    def _fit_stopped(self, model, X, y, w, X_val, y_val, w_val, b=None, b_val=None) -> int:
         cb = self._import()
         model.fit(
-            X,
-            y,
-            sample_weight=w,
-            eval_set=cb.Pool(X_val, y_val, weight=w_val),
+            cb.Pool(X, y, weight=w, baseline=b),
+            eval_set=cb.Pool(X_val, y_val, weight=w_val, baseline=b_val),
             early_stopping_rounds=self.early_stopping_rounds,
             use_best_model=True,
         )
         return int(model.get_best_iteration()) + 1
+
+    def _fit_plain(self, model, X, y, w, b=None) -> None:
+        cb = self._import()
+        model.fit(cb.Pool(X, y, weight=w, baseline=b))
+
+    def raw_margin(self, X) -> np.ndarray:
+        """The trees' raw sum (log-odds for classifiers), without any fit baseline."""
+        model = self._model()
+        threads = (self.params or {}).get("thread_count", available_threads())
+        margin = model.predict(self._checked(X), prediction_type="RawFormulaVal",
+                               thread_count=threads)  # fmt: skip
+        return np.asarray(margin, dtype=np.float64)
 
     def _to_bytes(self, model) -> bytes:
         import os
@@ -311,12 +343,16 @@ class _CatBoost(_NativeBooster):
 
 
 class _RegressorMixinFit:
-    def fit(self, X, y, sample_weight=None):
-        """Pick the number of trees on a held-out split, then fit."""
+    def fit(self, X, y, sample_weight=None, baseline=None):
+        """Pick the number of trees on a held-out split, then fit.
+
+        ``baseline`` (CatBoost only): a starting prediction per row; the trees then fit what
+        it leaves, and :meth:`predict` returns the trees' part alone (add the baseline back).
+        """
         y = np.asarray(y, dtype=np.float64)
         if y.ndim != 1:
             raise ValueError(f"y must be one-dimensional, got shape {y.shape}.")
-        return self._fit(X, y, sample_weight)
+        return self._fit(X, y, sample_weight, baseline)
 
     def predict(self, X) -> np.ndarray:
         """Predicted values."""
@@ -326,8 +362,12 @@ class _RegressorMixinFit:
 class _ClassifierMixinFit:
     _is_classifier = True
 
-    def fit(self, X, y, sample_weight=None):
-        """Encode the labels, pick the number of trees on a stratified split, then fit."""
+    def fit(self, X, y, sample_weight=None, baseline=None):
+        """Encode the labels, pick the number of trees on a stratified split, then fit.
+
+        ``baseline`` (CatBoost only): starting log-odds per row, ``(n,)`` for two classes or
+        ``(n, n_classes)``; see :meth:`raw_margin`.
+        """
         encoder = LabelEncoder().fit(np.asarray(y))
         if len(encoder.classes_) < 2:
             raise ValueError(
@@ -335,7 +375,7 @@ class _ClassifierMixinFit:
                 "needs at least two."
             )
         self.classes_ = encoder.classes_
-        return self._fit(X, encoder.transform(np.asarray(y)), sample_weight)
+        return self._fit(X, encoder.transform(np.asarray(y)), sample_weight, baseline)
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``."""

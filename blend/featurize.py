@@ -416,14 +416,29 @@ def _is_xgboost(estimator: BaseEstimator) -> bool:
     return type(_final_model(estimator)).__module__.split(".")[0] == "xgboost"
 
 
+def _reads_sparse_text(estimator: BaseEstimator) -> bool:
+    """Boosters that read the full sparse TF-IDF matrix: XGBoost and the LightGBM/CatBoost
+    regressors. Crisp words ("cashmere", "small hole") survive there; 64 SVD components blur
+    them (CatBoost on make_clothing(10000): test RMSE 0.263 on SVD text, 0.242 on the words).
+    Their classifiers keep the SVD: multiclass CatBoost grows one score per class and on 1,700
+    sparse columns took minutes for 2,400 rows."""
+    if _is_xgboost(estimator):
+        return True
+    from ._gbm import _NativeBooster
+
+    final = _final_model(estimator)
+    return isinstance(final, _NativeBooster) and not final._is_classifier
+
+
 def featurizer_for(estimator: BaseEstimator, roles: Mapping[str, str] | None = None):
     """A :class:`MixedFeaturizer` configured for the model ``estimator``.
 
-    XGBoost gets sparse output with NaN kept; other models get dense output, NaN kept when
-    their tags say they handle it (forests, histogram boosting) and imputed otherwise; text is
-    reduced by truncated SVD for dense models, whose cost grows with the number of columns.
+    XGBoost and the LightGBM/CatBoost regressors get sparse output with NaN kept; other models
+    get dense output, NaN kept when their tags say they handle it (forests, histogram boosting)
+    and imputed otherwise; text is reduced by truncated SVD for dense models, whose cost grows
+    with the number of columns.
     """
-    if _is_xgboost(estimator):
+    if _reads_sparse_text(estimator):
         return MixedFeaturizer(roles=roles, sparse_output="auto")
     tags = _final_model(estimator).__sklearn_tags__()
     allow_nan = tags.input_tags.allow_nan
