@@ -152,14 +152,29 @@ def test_bad_data_raises_clear_errors():
         model.predict(X.drop(columns=["a"]))
 
 
-def test_in_the_default_library(clothing_small):
+def test_in_the_default_library(clothing_small, monkeypatch):
+    import blend.members
+
     X, y, _ = clothing_small
     library = dict(blend.default_members(X, y, random_state=3))
+    if "linear_boost" in library:  # CatBoost installed: the hybrid replaces the linear model
+        assert "linear" not in library
+        assert library["linear_boost"].random_state == 3
+        monkeypatch.setattr(blend.members, "has_catboost", lambda: False)
+        library = dict(blend.default_members(X, y, random_state=3))
     assert isinstance(library["linear"], WideLinearRegressor)
     assert library["linear"].random_state == 3
     labels = np.where(y > y.median(), "dear", "cheap")
     classifiers = dict(blend.default_members(X, labels, task="classification"))
     assert isinstance(classifiers["linear"], WideLinearClassifier)
+
+
+def test_one_row_at_a_time_equals_one_batch(clothing_small):
+    X, y, _ = clothing_small
+    model = WideLinearRegressor(crosses=[("brand", "condition")], random_state=0).fit(X, y)
+    batch = model.predict(X.iloc[:80])  # above the dict lookup's row limit
+    rows = np.concatenate([model.predict(X.iloc[i : i + 1]) for i in range(80)])
+    np.testing.assert_allclose(rows, batch, rtol=1e-6)  # float32 image descriptors
 
 
 @parametrize_with_checks([WideLinearRegressor(), WideLinearClassifier()])

@@ -80,6 +80,8 @@ def _levels(series: pd.Series) -> np.ndarray:
 def hash_combinations(frame: pd.DataFrame, columns: Sequence[str], n_buckets: int):
     """Hash each row's combination of levels into ``[0, n_buckets)``.
 
+    ``frame`` is a DataFrame, or a dict of equally long arrays of level values.
+
     Returns
     -------
     buckets : ndarray of int64, shape (n_rows,)
@@ -90,7 +92,7 @@ def hash_combinations(frame: pd.DataFrame, columns: Sequence[str], n_buckets: in
     Each distinct combination is hashed once (CRC-32 of ``col=level`` parts), so the cost is
     one pass of pandas factorization plus one hash per distinct combination.
     """
-    codes = np.zeros(len(frame), dtype=np.int64)
+    codes = np.zeros(len(frame[columns[0]]), dtype=np.int64)
     uniques = []
     for column in columns:
         col_codes, col_uniques = pd.factorize(_levels(frame[column]))
