@@ -61,8 +61,9 @@ def ridge_gcv(
     ``X'X = V diag(s) V'`` and ``Q = X V``, the fit for ``alpha`` is ``Q diag(1/(s+alpha)) Q'y``
     and the leave-one-out residual of row ``i`` is ``r_i / (1 - h_i)`` with the leverage
     ``h_i = 1/n + sum_j Q_ij^2 / (s_j + alpha)``. That costs two ``n x p x p`` products and
-    one ``p x p`` eigendecomposition -- several times less than scikit-learn's ``RidgeCV``
-    (an SVD of ``X``), and it works on sparse ``X`` without densifying it.
+    one ``p x p`` eigendecomposition -- less than scikit-learn's ``RidgeCV`` (an SVD of a
+    dense ``X``; the member's whole fit on 8,000 listings x 1,626 features took 13 s against
+    20 s with ``RidgeCV``), and it works on sparse ``X`` without densifying it.
 
     Returns ``(alpha, coef, intercept)``: ``coef`` is ``(p,)`` or ``(p, k)`` for a 2-D target.
     """
