@@ -58,9 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     fit_seconds = fit_blend(model, X_tr, y_tr)
     proba = model.predict_proba(X_te)
     labels = model.classes_[np.argmax(proba, axis=1)]
+    # Members are fitted on the blender's class codes 0..k-1: map their predictions back.
     member_scores = {
         name: {
-            "accuracy": accuracy_score(y_te, m.predict(X_te)),
+            "accuracy": accuracy_score(y_te, model.classes_[np.asarray(m.predict(X_te), int)]),
             "log_loss": log_loss(y_te, m.predict_proba(X_te), labels=model.classes_),
         }
         for name, m in model.members_
