@@ -18,12 +18,14 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from ._gbm import _NativeBooster
 from ._image_features import image_descriptor_names, image_descriptors, image_scale
 from ._text_features import TextEncoder, dense_to_csr
 from ._validation import (
     category_values,
     check_columns,
     ensure_frame,
+    level_codes,
     numeric_values,
     text_values,
 )
@@ -39,11 +41,6 @@ _MISSING = ("keep", "impute")
 # ----------------------------------------------------------------------------- column encoders
 # Each encoder handles one column: fit_transform/transform return a dense float32 block or a
 # CSR matrix, and names() the suffixes of its output features.
-
-
-# Up to this many rows (and levels), categorical codes are looked up in a dict, not by pandas.
-_FEW_ROWS = 64
-_FEW_LEVELS = 4096
 
 
 class _NumericColumn:
@@ -107,13 +104,7 @@ class _CategoryColumn:
 
     def _encode(self, values: np.ndarray) -> np.ndarray | sp.csr_matrix:
         # -1: missing, unseen, or beyond max_levels
-        if len(values) <= _FEW_ROWS and len(self.levels_) <= _FEW_LEVELS:
-            # pandas' get_indexer costs ~0.5 ms a call whatever the size; a dict does a few
-            # rows in microseconds (one-row predictions featurize every categorical column)
-            where = dict(zip(self.levels_, range(len(self.levels_))))
-            codes = np.array([where.get(v, -1) for v in values], dtype=np.intp)
-        else:
-            codes = self.levels_.get_indexer(values)
+        codes = level_codes(self.levels_, values)
         if self.encoding == "onehot":
             rows = np.flatnonzero(codes >= 0)
             data = np.ones(len(rows), dtype=np.float32)
@@ -424,8 +415,6 @@ def _reads_sparse_text(estimator: BaseEstimator) -> bool:
     sparse columns took minutes for 2,400 rows."""
     if _is_xgboost(estimator):
         return True
-    from ._gbm import _NativeBooster
-
     final = _final_model(estimator)
     return isinstance(final, _NativeBooster) and not final._is_classifier
 

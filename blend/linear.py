@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import numbers
-import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -26,13 +25,12 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.linalg import eigh
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.exceptions import DataConversionWarning
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import StratifiedKFold
-from sklearn.preprocessing import LabelEncoder, StandardScaler
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import FrameInputMixin, check_target
+from ._validation import FrameInputMixin, check_class_labels, check_target
 from .featurize import MixedFeaturizer
 from .roles import resolve_roles
 from .wide.encoder import WideEncoder
@@ -213,7 +211,7 @@ class _WideLinear(FrameInputMixin, BaseEstimator):
             blocks.append(self._dense_block(self.dense_.transform(X)))
         return sp.hstack(blocks, format="csr")
 
-    def _start_fit(self, X: object, y: object) -> tuple[pd.DataFrame, np.ndarray]:
+    def _start_fit(self, X: object, y: object) -> pd.DataFrame:
         for name, low in (("max_crosses", 1), ("numeric_buckets", 2)):
             value = getattr(self, name)
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
@@ -222,11 +220,7 @@ class _WideLinear(FrameInputMixin, BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        X = self._check_X_fit(X)
-        target = check_target(y)
-        if len(target) != len(X):
-            raise ValueError(f"X has {len(X)} rows but y has {len(target)}; pass matching rows.")
-        return X, target
+        return self._check_X_fit(X)
 
     def _alpha_rows(self, n: int) -> np.ndarray:
         """Rows the penalty is chosen on: all of them, or a seeded sample of ALPHA_ROWS."""
@@ -312,7 +306,10 @@ class WideLinearRegressor(RegressorMixin, _WideLinear):
     def fit(self, X: object, y: object) -> WideLinearRegressor:
         """Encode ``X``, choose the penalty and fit the ridge model; returns ``self``."""
         alphas = self._check_alphas()
-        X, target = self._start_fit(X, y)
+        X = self._start_fit(X, y)
+        target = check_target(y)
+        if len(target) != len(X):
+            raise ValueError(f"X has {len(X)} rows but y has {len(target)}; pass matching rows.")
         if target.dtype == object:
             with contextlib.suppress(TypeError, ValueError):
                 target = target.astype(np.float64)  # numbers stored as objects
@@ -408,31 +405,10 @@ class WideLinearClassifier(ClassifierMixin, _WideLinear):
     def fit(self, X: object, y: object) -> WideLinearClassifier:
         """Encode ``X``, choose the penalty by holdout log loss and fit; returns ``self``."""
         alphas = self._check_alphas()
-        X, target = self._start_fit(X, y)
-        if target.ndim == 2 and target.shape[1] == 1:
-            warnings.warn(
-                "A column-vector y was passed when a 1d array was expected; it is raveled.",
-                DataConversionWarning,
-                stacklevel=2,
-            )
-            target = target.ravel()
-        if target.ndim != 1:
-            raise ValueError(
-                f"WideLinearClassifier takes one label per row, got y of shape {target.shape}."
-            )
-        if target.dtype.kind == "f" and not np.all(np.mod(target, 1) == 0):
-            raise ValueError(
-                "Unknown label type: continuous target. WideLinearClassifier needs class "
-                "labels; use WideLinearRegressor for continuous targets."
-            )
-        encoder = LabelEncoder().fit(target)
-        self.classes_ = encoder.classes_
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"y has only one class ({self.classes_[0]!r}); WideLinearClassifier needs at "
-                "least two classes."
-            )
-        codes = encoder.transform(target)
+        X = self._start_fit(X, y)
+        self.classes_, codes = check_class_labels(
+            y, len(X), who="WideLinearClassifier", regressor="WideLinearRegressor"
+        )
         matrix = self._fit_encoding(X, codes)
         rows = self._alpha_rows(len(X))
         self.alpha_ = self._choose_alpha(matrix[rows], codes[rows], alphas)

@@ -17,17 +17,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import numbers
-import warnings
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.exceptions import DataConversionWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import FrameInputMixin, check_target
+from .._validation import FrameInputMixin, check_class_labels, check_target
 from .inputs import InputEncoder, InputSpec
 
 __all__ = [
@@ -572,34 +570,10 @@ class KerasGraphClassifier(ClassifierMixin, KerasGraphBase):
         self._store(routed)
 
     def _encode_targets(self, y, X):
-        y = check_target(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            warnings.warn(
-                "A column-vector y was passed when a 1d array was expected; it is raveled.",
-                DataConversionWarning,
-                stacklevel=3,
-            )
-            y = y.ravel()
-        if y.ndim != 1:
-            raise ValueError(
-                f"y must be one label per row (1-D), got shape {y.shape}. For several targets "
-                "use KerasMultiTaskEstimator."
-            )
-        if len(y) != len(X):
-            raise ValueError(f"X has {len(X)} rows but y has {len(y)}; pass one label per row.")
-        if pd.isna(pd.Series(y)).any():
-            raise ValueError("y contains missing labels; drop those rows before fitting.")
-        if y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0):
-            raise ValueError(
-                "Unknown label type: continuous target. KerasGraphClassifier needs class "
-                "labels; use KerasGraphRegressor for continuous targets."
-            )
-        self.classes_, codes = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"y has only one class ({self.classes_[0]!r}); a classifier needs at least two "
-                "classes."
-            )
+        self.classes_, codes = check_class_labels(
+            y, len(X), who="KerasGraphClassifier", regressor="KerasGraphRegressor",
+            hint=" For several targets use KerasMultiTaskEstimator.", stacklevel=4,
+        )  # fmt: skip
         self._codes = codes
         if len(self.classes_) == 2:
             return codes.astype(np.float32).reshape(-1, 1)

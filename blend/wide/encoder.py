@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .._validation import category_values, check_columns, numeric_values
+from .._validation import category_values, check_columns, level_codes, numeric_values
 from ..roles import columns_with, resolve_roles
 from .crosses import check_crosses, cross_name, hash_combinations, propose_crosses
 
@@ -34,8 +34,6 @@ __all__ = ["WIDE_INPUT", "Field", "JointEncoder", "WideEncoder"]
 
 WIDE_INPUT = "wide"
 MISSING_ID, UNSEEN_ID = 0, 1
-# Up to this many rows categorical ids are looked up in a dict instead of by pandas.
-_FEW_ROWS = 64
 _GBDT_DEFAULTS = {"n_estimators": 50, "max_depth": 4, "learning_rate": 0.1, "subsample": 0.8}
 
 
@@ -249,14 +247,7 @@ class WideEncoder:
         return out.astype(np.int32)
 
     def _categorical(self, values: np.ndarray, column: str) -> np.ndarray:
-        known = self._levels[column]
-        if len(values) <= _FEW_ROWS:
-            # pandas' get_indexer costs ~0.5 ms a call whatever the size: a dict is faster
-            # for the few rows of a live prediction
-            where = dict(zip(known, range(len(known))))
-            index = np.array([where.get(v, -1) for v in values], dtype=np.intp)
-        else:
-            index = known.get_indexer(pd.Index(values, dtype=object))
+        index = level_codes(self._levels[column], values)
         ids = np.where(index < 0, UNSEEN_ID, index + 2)
         return np.where(pd.isna(values), MISSING_ID, ids)
 
