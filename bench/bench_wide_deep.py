@@ -9,11 +9,12 @@
    (early-stopped XGBoost from ``blend.default_members``).
 
 Run: ``.venv/bin/python bench/bench_wide_deep.py [--rows 6000] [--seeds 0 1 2] [--epochs N]
-[--no-photos] [--ftrl] [--skip-diamonds]``. Several seeds give paired ratios and their mean:
-a single seed's difference between joint and deep-only is within seed-to-seed noise.
+[--no-photos] [--ftrl] [--zeros-init] [--skip-diamonds]``. Several seeds give paired ratios and
+their mean: a single seed's difference between joint and deep-only is within seed-to-seed noise.
 Every model trains with the estimators' defaults (up to 200
 epochs, early stopping with patience 10) unless ``--epochs`` caps them; ``--no-photos`` drops
-the photo columns to save CPU time.
+the photo columns to save CPU time; ``--zeros-init`` also trains the joint model from the plain
+start (``wide_init="zeros"``) instead of the default exact wide solution.
 Times are wall-clock seconds on whatever machine runs it (shared CPUs inflate them); the
 ratios compare models measured in the same run.
 """
@@ -32,6 +33,8 @@ from blend import KerasGraphRegressor, WideDeepRegressor, make_tree_pipeline
 from blend._boosting import EarlyStoppedXGBRegressor
 from blend.datasets import load_diamonds, make_clothing
 
+LABELS = {"wide": "wide-only", "deep": "deep-only", "zeros": "zeros-init joint"}
+
 
 def rmse(a, b) -> float:
     return float(np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2)))
@@ -47,9 +50,12 @@ def run(name: str, model, X_train, y_train, X_test, y_test) -> dict:
     return {"rmse": score, "seconds": seconds, "model": model}
 
 
-def clothing(rows: int, epochs: int | None, seeds: list[int], photos: bool, ftrl: bool) -> None:
+def clothing(rows: int, epochs: int | None, seeds: list[int], photos: bool, ftrl: bool,
+             zeros_init: bool) -> None:  # fmt: skip
     """Joint vs its parts on make_clothing, once per seed (data and model seeds), paired."""
     ratios = {"wide": [], "deep": []}
+    if zeros_init:
+        ratios["zeros"] = []
     for seed in seeds:
         X, y, noise = make_clothing(rows, random_state=seed)
         if not photos:  # convnets on the photos dominate CPU time; metadata and text remain
@@ -70,19 +76,23 @@ def clothing(rows: int, epochs: int | None, seeds: list[int], photos: bool, ftrl
             results["ftrl"] = run(
                 "joint, FTRL wide", WideDeepRegressor(wide_optimizer="ftrl", **common), *parts
             )
+        if zeros_init:
+            results["zeros"] = run(
+                "joint, zeros init", WideDeepRegressor(wide_init="zeros", **common), *parts
+            )
         joint = results["joint"]
         print(f"  crosses found: {joint['model'].encoder_.wide.crosses_}")
         print("  top wide features:")
         print(joint["model"].wide_importance().head(6).to_string(index=False))
-        for part in ("wide", "deep"):
+        for part in ratios:
             ratio = joint["rmse"] / results[part]["rmse"]
             ratios[part].append(ratio)
-            print(f"  joint / {part}-only RMSE ratio: {ratio:.3f}")
+            print(f"  joint / {LABELS[part]} RMSE ratio: {ratio:.3f}")
     if len(seeds) > 1:
         for part, values in ratios.items():
             each = ", ".join(f"{v:.3f}" for v in values)
             print(
-                f"clothing, {len(seeds)} seeds: joint / {part}-only RMSE ratio mean "
+                f"clothing, {len(seeds)} seeds: joint / {LABELS[part]} RMSE ratio mean "
                 f"{np.mean(values):.3f} (each: {each})"
             )
 
@@ -126,9 +136,12 @@ def main() -> None:
     parser.add_argument("--skip-clothing", action="store_true")
     parser.add_argument("--no-photos", action="store_true", help="drop the photo columns (fast)")
     parser.add_argument("--ftrl", action="store_true", help="also the joint model with FTRL")
+    parser.add_argument(
+        "--zeros-init", action="store_true", help='also the joint model with wide_init="zeros"'
+    )
     args = parser.parse_args()
     if not args.skip_clothing:
-        clothing(args.rows, args.epochs, args.seeds, not args.no_photos, args.ftrl)
+        clothing(args.rows, args.epochs, args.seeds, not args.no_photos, args.ftrl, args.zeros_init)
     if not args.skip_diamonds:
         diamonds(args.epochs, args.seed)
 

@@ -32,16 +32,18 @@ from .deep.estimators import (
     _keras,
 )
 from .wide import layers as _wide_layers  # noqa: F401  registers WideLinear: files load anywhere
-from .wide.encoder import WIDE_INPUT, JointEncoder, WideEncoder
+from .wide.encoder import WIDE_DENSE, WIDE_INPUT, JointEncoder, WideEncoder
 
 __all__ = ["WideDeepClassifier", "WideDeepRegressor"]
 
 WIDE_LAYER = "wide_linear"
+WIDE_DENSE_LAYER = "wide_dense_linear"  # the image descriptors' weights
 _FTRL_MAX_RATE = 0.2  # tf.estimator's linear default: min(0.2, 1 / sqrt(n_fields))
 # wide_l2="auto": a ridge penalty worth this many rows per wide weight. Adam moves every weight
 # at the same pace whatever its support, so rarely-seen crosses memorize noise and the joint
 # model's validation loss turns early (early stopping then also cuts the deep part short).
 WIDE_PSEUDO_ROWS = 20.0
+WIDE_INITS = ("convex", "zeros")
 
 
 class _WideDeepMixin:
@@ -54,12 +56,14 @@ class _WideDeepMixin:
         # KerasGraphBase validates and reads `graph`; here the deep graph is called `deep`.
         return "auto" if self.deep is None else self.deep
 
-    def _wide_params(self, crosses, deep, wide, gbdt_leaves, wide_optimizer, wide_learning_rate,
-                     wide_l1, wide_l2, max_crosses, cross_buckets, numeric_buckets,
-                     gbdt_params) -> None:  # fmt: skip
+    def _wide_params(self, crosses, deep, wide, wide_init, wide_images, gbdt_leaves,
+                     wide_optimizer, wide_learning_rate, wide_l1, wide_l2, max_crosses,
+                     cross_buckets, numeric_buckets, gbdt_params) -> None:  # fmt: skip
         self.crosses = crosses
         self.deep = deep
         self.wide = wide
+        self.wide_init = wide_init
+        self.wide_images = wide_images
         self.gbdt_leaves = gbdt_leaves
         self.wide_optimizer = wide_optimizer
         self.wide_learning_rate = wide_learning_rate
@@ -83,6 +87,10 @@ class _WideDeepMixin:
             )
         if self.deep is None and not self.wide:
             raise ValueError("deep=None and wide=False leave nothing to train; enable one part.")
+        if self.wide_init not in WIDE_INITS:
+            raise ValueError(f"wide_init must be one of {WIDE_INITS}, got {self.wide_init!r}.")
+        if not isinstance(self.wide_images, bool):
+            raise ValueError(f"wide_images must be True or False, got {self.wide_images!r}.")
         if self.gbdt_leaves and not self.wide:
             raise ValueError("gbdt_leaves=True feeds the wide part; it needs wide=True.")
         for name in ("wide_l1", "wide_l2"):
@@ -112,6 +120,7 @@ class _WideDeepMixin:
                 max_crosses=self.max_crosses,
                 cross_buckets=self.cross_buckets,
                 numeric_buckets=self.numeric_buckets,
+                images=bool(self.wide_images),
                 gbdt_leaves=self.gbdt_leaves,
                 gbdt_params=self.gbdt_params,
                 task=self._task,
@@ -130,13 +139,59 @@ class _WideDeepMixin:
         finally:
             self.__dict__.pop("_wide_target", None)
 
+    def _warm_start(self, model, X, targets, weights, train_rows) -> None:
+        """``wide_init="convex"``: start the wide part at its own optimum on the training rows.
+
+        Alone, the wide part is a convex problem (ridge regression or L2 logistic regression on
+        the one-hot ids) with the same penalty as in training, solved exactly here; its
+        intercept goes to the bias of the head. The deep head's kernel starts at zero, so the
+        joint model starts as the wide model and its deep part learns what the wide part
+        leaves, instead of both racing from random starts (Adam moves the many rare wide
+        weights as fast as the deep ones).
+        """
+        if not self.wide or self.wide_init == "zeros":
+            return
+        from scipy import sparse
+
+        ids = self.encoder_.wide.transform(X.iloc[train_rows])
+        n, fields = ids.shape
+        onehot = sparse.csr_matrix(
+            (np.ones(n * fields), ids.ravel(), np.arange(0, n * fields + 1, fields)),
+            shape=(n, self.encoder_.wide.n_ids_),
+        )
+        onehot.sum_duplicates()  # ids shared by fields (missing) count once per field, summed
+        dense = self.encoder_.wide.transform_dense(X.iloc[train_rows])
+        if dense is not None:
+            onehot = sparse.hstack([onehot, sparse.csr_matrix(dense)], format="csr")
+        rows_weight = None if weights is None else np.asarray(weights)[train_rows]
+        coef, intercept = self._convex_wide(onehot, np.asarray(targets)[train_rows], rows_weight)
+        n_ids = self.encoder_.wide.n_ids_
+        if dense is not None:
+            model.get_layer(WIDE_DENSE_LAYER).kernel.assign(coef[n_ids:].astype(np.float32))
+        layer = model.get_layer(WIDE_LAYER)
+        layer.kernel.assign(coef[:n_ids].astype(np.float32))
+        if layer.use_bias:
+            layer.bias.assign(intercept.astype(np.float32))
+        else:
+            head = model.get_layer("output_logit")
+            head.bias.assign(intercept.astype(np.float32))
+            head.kernel.assign(np.zeros(tuple(head.kernel.shape), dtype=np.float32))
+
+    def _init_l2(self) -> float:
+        """The L2 penalty (per weight, on the mean loss) of the initial convex solution."""
+        l2 = self._wide_l2_value()
+        if l2 > 0:
+            return l2
+        rows = self.encoder_.wide.id_counts_.sum() / max(len(self.encoder_.wide.fields_), 1)
+        return WIDE_PSEUDO_ROWS / max(rows, 1.0)  # FTRL or wide_l2=0: the "auto" penalty
+
     def _build_model(self, specs):
         from keras import layers
 
         from .wide.layers import WideLinear
 
         keras = _keras()
-        deep_specs = [s for s in specs if s.name != WIDE_INPUT]
+        deep_specs = [s for s in specs if s.name not in (WIDE_INPUT, WIDE_DENSE)]
         inputs, features = {}, None
         if self.deep is not None:
             from .deep.branches import build_body, make_inputs
@@ -167,6 +222,21 @@ class _WideDeepMixin:
                 l2=0.0 if ftrl else self._wide_l2_value(),
                 name=WIDE_LAYER,
             )(ids)
+            dense = [s for s in specs if s.name == WIDE_DENSE]
+            if dense:
+                values = keras.Input(shape=dense[0].shape, dtype="float32", name=WIDE_DENSE)
+                inputs[WIDE_DENSE] = values
+                penalty = 0.0 if ftrl else self._wide_l2_value()
+                dense_logit = layers.Dense(
+                    self._logit_units(),
+                    use_bias=False,
+                    kernel_initializer="zeros",
+                    kernel_regularizer=keras.regularizers.L1L2(
+                        0.0 if ftrl else self.wide_l1, penalty
+                    ),
+                    name=WIDE_DENSE_LAYER,
+                )(values)
+                logit = layers.Add(name="wide_logit")([logit, dense_logit])
             extra = {"output": logit}
         if features is None:
             outputs = self._activation(layers, extra["output"])
@@ -202,7 +272,8 @@ class _WideDeepMixin:
         wide_optimizer = self._make_wide_optimizer()
         if self.deep is None:
             return wide_optimizer
-        routes = keras.optimizers.OptimizerMap(deep_optimizer, {f"{WIDE_LAYER}/.*": wide_optimizer})
+        wide_paths = f"({WIDE_LAYER}|{WIDE_DENSE_LAYER})/.*"
+        routes = keras.optimizers.OptimizerMap(deep_optimizer, {wide_paths: wide_optimizer})
         return keras.optimizers.MultiOptimizer(routes)
 
     def _make_wide_optimizer(self):
@@ -237,14 +308,23 @@ class _WideDeepMixin:
         kernel = keras.ops.convert_to_numpy(self.model_.get_layer(WIDE_LAYER).kernel)
         return self._scale_wide(kernel.astype(np.float64))
 
+    def _dense_kernel(self) -> np.ndarray | None:
+        """The image descriptors' weights ``(n_dense, units)`` per standard deviation, or None."""
+        if not self.encoder_.wide.dense_names_:
+            return None
+        keras = _keras()
+        kernel = keras.ops.convert_to_numpy(self.model_.get_layer(WIDE_DENSE_LAYER).kernel)
+        return self._scale_wide(kernel.astype(np.float64))[0]
+
     def wide_weights(self) -> pd.DataFrame:
         """The wide part's weights by name: one row per feature level hit in fit.
 
         Returns
         -------
         DataFrame
-            Columns ``feature`` (column, ``"a x b"`` cross or ``gbdt_tree_<i>``), ``kind``,
-            ``level`` (level, bucket, or the combinations sharing a hash bucket), ``id``,
+            Columns ``feature`` (column, ``"a x b"`` cross, ``gbdt_tree_<i>`` or
+            ``"<image column>:<descriptor>"``), ``kind``, ``level`` (level, bucket, the
+            combinations sharing a hash bucket, or ``"per std"`` for a descriptor), ``id``,
             ``count`` (fit rows with it) and ``weight`` (one ``weight_<name>`` column per
             output or class when there are several). Regression weights are in target units.
         """
@@ -252,7 +332,18 @@ class _WideDeepMixin:
 
         check_is_fitted(self, "model_")
         kernel, names = self._wide_kernel()
-        table = self.encoder_.wide.id_names()
+        wide = self.encoder_.wide
+        table = wide.id_names()
+        dense = self._dense_kernel()
+        if dense is not None:  # one row per image descriptor: its weight per standard deviation
+            rows = len(wide.dense_names_)
+            extra = pd.DataFrame({
+                "feature": wide.dense_names_, "kind": "image", "level": "per std",
+                "id": wide.n_ids_ + np.arange(rows), "count": int(wide.id_counts_.sum()
+                                                                 // max(len(wide.fields_), 1)),
+            })  # fmt: skip
+            table = pd.concat([table, extra], ignore_index=True)
+            kernel = np.vstack([kernel, dense])
         ids = table["id"].to_numpy()
         if len(names) == 1:
             table["weight"] = kernel[ids, 0]
@@ -273,7 +364,7 @@ class _WideDeepMixin:
         -------
         DataFrame
             ``feature``, ``kind``, ``importance``, ``share`` (of the summed importances) and
-            ``levels`` (ids hit in fit), sorted by importance.
+            ``levels`` (ids hit in fit; 1 for an image descriptor), sorted by importance.
         """
         from sklearn.utils.validation import check_is_fitted
 
@@ -290,6 +381,10 @@ class _WideDeepMixin:
             variance = share @ (weights**2) - mean**2
             importance = float(np.sqrt(max(float(np.mean(variance)), 0.0)))
             rows.append((field.name, field.kind, importance, int((counts > 0).sum())))
+        dense = self._dense_kernel()
+        if dense is not None:  # standardized on the fit rows: the contribution's std is |w|
+            for name, weights in zip(wide.dense_names_, dense):
+                rows.append((name, "image", float(np.sqrt(np.mean(weights**2))), 1))
         table = pd.DataFrame(rows, columns=["feature", "kind", "importance", "levels"])
         total = table["importance"].sum()
         table.insert(3, "share", table["importance"] / total if total > 0 else 0.0)
@@ -309,6 +404,19 @@ _WIDE_PARAMS_DOC = """
         named by ``spec.name``) to a feature vector, or ``None`` for the wide part alone.
     wide : bool, default=True
         ``False`` trains the deep part alone (an ablation).
+    wide_images : bool, default=False
+        Image columns also feed the wide part: about 130 generic descriptors per column
+        (colour, texture, layout and blemish statistics), standardized, each with one linear
+        weight (input ``"wide_dense"``), beside the deep part's convnet. On make_clothing
+        (6,000 listings, seed 0) the wide part alone improved from 0.415 to 0.370 test RMSE
+        with them, but the joint model got worse (0.2627 -> 0.2644; seed 1: 0.2594 ->
+        0.2697): the convnet already reads the photos, so it is off by default.
+    wide_init : {"convex", "zeros"}, default="convex"
+        ``"convex"``: before training, the wide weights are set to the exact solution of the
+        wide part alone on the training rows (ridge regression or L2 logistic regression on
+        the one-hot features, with the training penalty) and the deep head starts at zero, so
+        joint training starts from the wide model and the deep part learns what it leaves.
+        ``"zeros"``: both parts start from the usual initialization (all-zero wide weights).
     gbdt_leaves : bool, default=False
         Add the leaf of each tree of an XGBoost model (fitted on the same rows first) as a
         wide feature (He et al. 2014).
@@ -390,6 +498,8 @@ class WideDeepRegressor(_WideDeepMixin, KerasGraphRegressor):
         crosses="auto",
         deep="auto",
         wide=True,
+        wide_init="convex",
+        wide_images=False,
         gbdt_leaves=False,
         wide_optimizer=None,
         wide_learning_rate=None,
@@ -412,9 +522,9 @@ class WideDeepRegressor(_WideDeepMixin, KerasGraphRegressor):
         **routed,
     ):
         self.roles = roles
-        self._wide_params(crosses, deep, wide, gbdt_leaves, wide_optimizer, wide_learning_rate,
-                          wide_l1, wide_l2, max_crosses, cross_buckets, numeric_buckets,
-                          gbdt_params)  # fmt: skip
+        self._wide_params(crosses, deep, wide, wide_init, wide_images, gbdt_leaves,
+                          wide_optimizer, wide_learning_rate, wide_l1, wide_l2, max_crosses,
+                          cross_buckets, numeric_buckets, gbdt_params)  # fmt: skip
         self.shared = shared
         self.epochs = epochs
         self.batch_size = batch_size
@@ -432,6 +542,27 @@ class WideDeepRegressor(_WideDeepMixin, KerasGraphRegressor):
 
     def _activation(self, layers, logits):
         return layers.Rescaling(self.target_scale_, self.target_mean_, name="output")(logits)
+
+    def _convex_wide(self, onehot, y, weights) -> tuple[np.ndarray, np.ndarray]:
+        """Ridge on the standardized target; the penalty is the Keras one in those units.
+
+        Keras minimizes ``mean((scale * z + mean - y)**2) + l2 * sum(w**2)``, which is ridge on
+        ``(y - mean) / scale`` with ``alpha = n * l2 / scale**2`` (one per output).
+        """
+        from sklearn.linear_model import Ridge
+
+        scale = np.asarray(self.target_scale_, dtype=np.float64)
+        coef = np.zeros((onehot.shape[1], len(scale)))
+        intercept = np.zeros(len(scale))
+        fit = scale > 0  # a constant output is the constant whatever the logit
+        if fit.any():
+            z = (y[:, fit] - np.asarray(self.target_mean_)[fit]) / scale[fit]
+            alpha = len(y) * self._init_l2() / scale[fit] ** 2
+            ridge = Ridge(alpha=alpha, fit_intercept=True, solver="sparse_cg", tol=1e-6)
+            ridge.fit(onehot, z, sample_weight=weights)
+            coef[:, fit] = np.reshape(ridge.coef_, (int(fit.sum()), -1)).T
+            intercept[fit] = np.reshape(ridge.intercept_, -1)
+        return coef, intercept
 
     def _scale_wide(self, kernel: np.ndarray) -> tuple[np.ndarray, list[str]]:
         names = [str(j) for j in range(self.n_outputs_)]
@@ -475,6 +606,8 @@ class WideDeepClassifier(_WideDeepMixin, KerasGraphClassifier):
         crosses="auto",
         deep="auto",
         wide=True,
+        wide_init="convex",
+        wide_images=False,
         gbdt_leaves=False,
         wide_optimizer=None,
         wide_learning_rate=None,
@@ -497,9 +630,9 @@ class WideDeepClassifier(_WideDeepMixin, KerasGraphClassifier):
         **routed,
     ):
         self.roles = roles
-        self._wide_params(crosses, deep, wide, gbdt_leaves, wide_optimizer, wide_learning_rate,
-                          wide_l1, wide_l2, max_crosses, cross_buckets, numeric_buckets,
-                          gbdt_params)  # fmt: skip
+        self._wide_params(crosses, deep, wide, wide_init, wide_images, gbdt_leaves,
+                          wide_optimizer, wide_learning_rate, wide_l1, wide_l2, max_crosses,
+                          cross_buckets, numeric_buckets, gbdt_params)  # fmt: skip
         self.shared = shared
         self.epochs = epochs
         self.batch_size = batch_size
@@ -518,6 +651,15 @@ class WideDeepClassifier(_WideDeepMixin, KerasGraphClassifier):
     def _activation(self, layers, logits):
         activation = "sigmoid" if len(self.classes_) == 2 else "softmax"
         return layers.Activation(activation, name="output")(logits)
+
+    def _convex_wide(self, onehot, y, weights) -> tuple[np.ndarray, np.ndarray]:
+        """L2 logistic regression; ``C = 1 / (2 n l2)`` is the Keras penalty on the mean loss."""
+        from sklearn.linear_model import LogisticRegression
+
+        codes = y.reshape(len(y), -1)[:, 0].astype(np.int64)
+        model = LogisticRegression(C=1.0 / (2.0 * len(codes) * self._init_l2()), max_iter=300)
+        model.fit(onehot, codes, sample_weight=weights)
+        return model.coef_.T, model.intercept_
 
     def _scale_wide(self, kernel: np.ndarray) -> tuple[np.ndarray, list[str]]:
         if kernel.shape[1] == 1:

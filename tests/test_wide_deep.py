@@ -169,6 +169,53 @@ def test_wide_l2_auto_is_a_ridge_of_a_fixed_number_of_rows(joint, tabular):
             WideDeepRegressor(wide_l2=bad, **FAST).fit(X, y)
 
 
+def _onehot(model, X):
+    from sklearn.preprocessing import OneHotEncoder
+
+    ids = model.encoder_.wide.transform(X)
+    return OneHotEncoder(handle_unknown="ignore").fit_transform(ids)
+
+
+FROZEN = {**FAST, "epochs": 1, "learning_rate": 1e-9, "validation_fraction": 0.0}  # init only
+
+
+def test_convex_init_starts_at_the_ridge_solution_with_the_training_penalty(tabular):
+    from sklearn.linear_model import Ridge
+
+    from blend import WideDeepRegressor
+    from blend.wide_deep import WIDE_PSEUDO_ROWS
+
+    X, y = tabular
+    crosses = [("brand", "condition")]
+    # Keras: mean((s*z + m - y)**2) + l2*sum(w**2) with l2 = k/n  <=>  ridge with alpha k/s**2
+    alpha = WIDE_PSEUDO_ROWS / np.var(y.astype(np.float32))
+    for deep in (None, "mlp"):  # wide alone (its bias) and joint (the head's bias, deep at 0)
+        model = WideDeepRegressor(crosses=crosses, **{**FROZEN, "deep": deep}).fit(X, y)
+        onehot = _onehot(model, X)
+        ridge = Ridge(alpha=alpha).fit(onehot, y)
+        np.testing.assert_allclose(model.predict(X), ridge.predict(onehot), atol=2e-3)
+    zeros = WideDeepRegressor(crosses=crosses, wide_init="zeros", **{**FROZEN, "deep": None})
+    kernel = zeros.fit(X, y).model_.get_layer("wide_linear").kernel
+    assert np.abs(np.asarray(kernel)).max() < 1e-6  # the old start: all-zero wide weights
+    with pytest.raises(ValueError, match="wide_init must be one of"):
+        WideDeepRegressor(wide_init="ridge", **FAST).fit(X, y)
+
+
+def test_convex_init_of_a_classifier_is_l2_logistic_regression(tabular):
+    from sklearn.linear_model import LogisticRegression
+
+    from blend import WideDeepClassifier
+    from blend.wide_deep import WIDE_PSEUDO_ROWS
+
+    X, y = tabular
+    labels = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
+    model = WideDeepClassifier(crosses=None, **FROZEN).fit(X, labels)
+    onehot = _onehot(model, X)
+    reference = LogisticRegression(C=1 / (2 * WIDE_PSEUDO_ROWS), max_iter=1000)
+    expected = reference.fit(onehot, labels).predict_proba(onehot)
+    np.testing.assert_allclose(model.predict_proba(X), expected, atol=2e-3)
+
+
 # ---------------------------------------------------------------- GBDT leaves and optimizers
 def test_gbdt_leaves_become_wide_features(tabular):
     from blend import WideDeepRegressor
@@ -243,3 +290,53 @@ def test_clone_pickle_and_save(joint, tabular, tmp_path):
     np.testing.assert_allclose(loaded.predict(X.iloc[:10]), expected, rtol=1e-6)
     assert joint._blend_expensive is True
     assert not hasattr(joint, "_wide_target")  # the training target is not kept
+
+
+def test_image_descriptors_feed_the_wide_part(clothing_small, tmp_path):
+    """Photos give the wide part standardized descriptors with one weight each."""
+    from scipy import sparse
+    from sklearn.linear_model import Ridge
+
+    import blend
+    from blend import WideDeepRegressor
+    from blend.wide_deep import WIDE_PSEUDO_ROWS
+
+    X, y, _ = clothing_small
+    X = X[["brand", "condition", "photo_front"]]
+    y = np.asarray(y, dtype=float)
+    model = WideDeepRegressor(crosses=None, wide_images=True, **{**FROZEN, "deep": None})
+    model.fit(X, y)
+    wide = model.encoder_.wide
+    assert wide.dense_names_ and all(n.startswith("photo_front:") for n in wide.dense_names_)
+    assert "photo_front:blemish_peak" in wide.dense_names_
+    dense = wide.transform_dense(X)
+    assert dense.shape == (len(X), len(wide.dense_names_)) and dense.dtype == np.float32
+    assert np.allclose(dense.mean(axis=0), 0, atol=1e-4)  # standardized on the fit rows
+    # the convex start is ridge over [one-hot ids | descriptors] with the training penalty
+    design = sparse.hstack([_onehot(model, X), sparse.csr_matrix(dense)], format="csr")
+    ridge = Ridge(alpha=WIDE_PSEUDO_ROWS / np.var(y.astype(np.float32))).fit(design, y)
+    np.testing.assert_allclose(model.predict(X), ridge.predict(design), atol=2e-3)
+    importance = model.wide_importance()
+    assert (importance["kind"] == "image").sum() == len(wide.dense_names_)
+    weights = model.wide_weights()
+    assert set(weights.loc[weights["kind"] == "image", "level"]) == {"per std"}
+    # the joint model trains both blocks; by default the photos go to the deep part only
+    joint = WideDeepRegressor(crosses=None, wide_images=True, **FAST).fit(X, y)
+    assert "wide_dense" in joint.encoder_.transform(X.iloc[:2])
+    loaded = blend.load(blend.save(joint, tmp_path / "images.blend"))
+    np.testing.assert_allclose(loaded.predict(X.iloc[:5]), joint.predict(X.iloc[:5]), rtol=1e-6)
+    plain = WideDeepRegressor(crosses=None, **{**FROZEN, "deep": None})  # the default: off
+    assert not plain.fit(X, y).encoder_.wide.dense_names_
+    with pytest.raises(ValueError, match="wide_images must be True or False"):
+        WideDeepRegressor(wide_images="yes", **FAST).fit(X, y)
+
+
+def test_image_files_feed_both_parts(clothing_paths):
+    """Photos on disk: the deep part streams them, the wide part describes them."""
+    from blend import WideDeepRegressor
+
+    X, y, _ = clothing_paths
+    X = X[["brand", "condition", "photo_front"]]
+    model = WideDeepRegressor(crosses=None, wide_images=True, **{**FAST, "epochs": 1}).fit(X, y)
+    assert model.encoder_.wide.dense_names_
+    assert np.isfinite(model.predict(X.iloc[:3])).all()

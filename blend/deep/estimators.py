@@ -210,6 +210,9 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
             return type(optimizer).from_config({**optimizer.get_config(), **options})
         raise TypeError(f"optimizer must be a name, a class or an Optimizer, got {optimizer!r}.")
 
+    def _warm_start(self, model, X, targets, weights, train_rows) -> None:
+        """Set initial weights from the training rows before ``fit`` (subclasses; no-op)."""
+
     def _seed(self) -> int:
         return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
 
@@ -254,6 +257,7 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
         val_rows = np.sort(order[:n_val]) if use_val else None
 
         model = self._build_model(encoder.specs_)
+        self._warm_start(model, X, targets, weights, train_rows)
         # XLA on TensorFlow CPU costs more compile time than it saves on these small graphs;
         # JAX without jit would run eagerly (orders of magnitude slower), so it keeps "auto".
         jit = "auto" if keras.backend.backend() != "tensorflow" else False

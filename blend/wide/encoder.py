@@ -13,7 +13,11 @@ linear model over the one-hot encoding). The fields are
 * optionally one per tree of a boosted model fitted on the same rows: the tree's leaf
   (He et al. 2014, "Practical lessons from predicting clicks on ads at Facebook").
 
-Text and image columns are left to the deep part.
+With ``images=True`` each image column also gives the wide part a dense block: generic
+colour, texture and blemish descriptors (:func:`blend._image_features.image_descriptors`),
+standardized on the fit rows, read by a linear layer beside the one-hot ids (Keras input
+``"wide_dense"``), so the linear part sees what is in the photos. Text columns are left to the
+deep part.
 """
 
 from __future__ import annotations
@@ -30,11 +34,13 @@ from .._validation import category_values, check_columns, level_codes, numeric_v
 from ..roles import columns_with, resolve_roles
 from .crosses import check_crosses, cross_name, hash_combinations, propose_crosses
 
-__all__ = ["WIDE_INPUT", "Field", "JointEncoder", "WideEncoder"]
+__all__ = ["WIDE_DENSE", "WIDE_INPUT", "Field", "JointEncoder", "WideEncoder"]
 
 WIDE_INPUT = "wide"
+WIDE_DENSE = "wide_dense"
 MISSING_ID, UNSEEN_ID = 0, 1
 _GBDT_DEFAULTS = {"n_estimators": 50, "max_depth": 4, "learning_rate": 0.1, "subsample": 0.8}
+IMAGE_GRID = 2  # 2 x 2 grayscale layout cells: the wide part wants summaries, not pixels
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,9 @@ class WideEncoder:
         Hash buckets per cross.
     numeric_buckets : int, default=10
         Quantile buckets per numeric column (fewer when the column has fewer distinct values).
+    images : bool, default=False
+        Also describe each image column (colour, texture, layout and blemish statistics) as
+        standardized dense features, named ``"<column>:<descriptor>"`` (:meth:`transform_dense`).
     gbdt_leaves : bool, default=False
         Add the leaf of each tree of an XGBoost model fitted on ``(X, y)`` as a field.
     gbdt_params : dict, optional
@@ -89,6 +98,8 @@ class WideEncoder:
         How many fit rows hit each id (to weigh the weights into importances).
     gbdt_ : sklearn Pipeline or None
         The fitted boosted trees when ``gbdt_leaves``.
+    dense_names_ : list of str
+        The dense image descriptors (empty without ``images`` or image columns).
     """
 
     def __init__(
@@ -99,6 +110,7 @@ class WideEncoder:
         max_crosses: int = 8,
         cross_buckets: int = 1000,
         numeric_buckets: int = 10,
+        images: bool = False,
         gbdt_leaves: bool = False,
         gbdt_params: Mapping | None = None,
         task: str = "regression",
@@ -109,6 +121,7 @@ class WideEncoder:
         self.max_crosses = max_crosses
         self.cross_buckets = cross_buckets
         self.numeric_buckets = numeric_buckets
+        self.images = images
         self.gbdt_leaves = gbdt_leaves
         self.gbdt_params = gbdt_params
         self.task = task
@@ -156,10 +169,7 @@ class WideEncoder:
                 column, "categorical", [column], len(levels) + 2, ["<missing>", "<unseen>", *levels]
             )
         for column in numeric:
-            values = numeric_values(X[column], column)
-            finite = values[np.isfinite(values)]
-            quantiles = np.linspace(0, 1, self.numeric_buckets + 1)[1:-1]
-            edges = np.unique(np.quantile(finite, quantiles)) if len(finite) else np.array([])
+            edges = self._quantile_edges(numeric_values(X[column], column))
             self._edges[column] = edges
             add(column, "numeric", [column], len(edges) + 2, ["<missing>", *_bucket_names(edges)])
         for cross in crosses:
@@ -175,20 +185,63 @@ class WideEncoder:
                 size = 2 ** (depth + 1) - 1  # node ids of a depth-d tree are < 2**(d+1) - 1
                 add(f"gbdt_tree_{tree}", "gbdt", used, size,
                     [f"node {i}" for i in range(size)])  # fmt: skip
-        if not fields:
+        self._fit_dense(X, roles)
+        if not fields and not self.dense_names_:
             raise ValueError(
                 "The wide part has no feature: it reads categorical and numeric columns (and "
-                f"boosted-tree leaves), and the roles are {roles}. Give some columns those "
-                "roles, or use deep only (wide=False)."
+                f"boosted-tree leaves, image descriptors), and the roles are {roles}. Give "
+                "some columns those roles, or use deep only (wide=False)."
             )
         self.fields_ = fields
         self.labels_ = labels
         self.n_ids_ = offset
-        read = {c for f in fields for c in f.columns}
+        read = {c for f in fields for c in f.columns} | set(self._images)
         self.columns_ = [c for c in X.columns if c in read]
         ids = self.transform(X)
         self.id_counts_ = np.bincount(ids.ravel(), minlength=self.n_ids_)
         return self
+
+    def _quantile_edges(self, values: np.ndarray) -> np.ndarray:
+        finite = values[np.isfinite(values)]
+        quantiles = np.linspace(0, 1, self.numeric_buckets + 1)[1:-1]
+        return np.unique(np.quantile(finite, quantiles)) if len(finite) else np.array([])
+
+    def _fit_dense(self, X: pd.DataFrame, roles: dict) -> None:
+        from .._image_features import image_descriptor_names, image_scale
+        from ..images import image_shape, read_images
+
+        self._images: dict[str, tuple] = {}  # column -> (shape, pixel scale)
+        self.dense_names_, blocks = [], []
+        for column in columns_with(roles, "image") if self.images else []:
+            shape = image_shape(X[column], column)
+            pixels = read_images(X[column], shape, column)
+            self._images[column] = (shape, image_scale(pixels))
+            blocks.append(self._descriptors(column, pixels))
+            names = image_descriptor_names(shape, IMAGE_GRID)
+            self.dense_names_ += [f"{column}:{name}" for name in names]
+        if blocks:
+            table = np.hstack(blocks)
+            self._dense_mean = np.nanmean(table, axis=0)
+            std = np.nanstd(table, axis=0)
+            self._dense_scale = np.where(std > 1e-12, std, np.inf)  # constant: contributes 0
+
+    def _descriptors(self, column: str, pixels: np.ndarray | None = None, series=None):
+        """``(n, n_descriptors)`` of an image column (pixels, or read from ``series``)."""
+        from .._image_features import image_descriptors
+        from ..images import read_images
+
+        shape, scale = self._images[column]
+        if pixels is None:
+            pixels = read_images(series, shape, column)
+        return np.asarray(image_descriptors(pixels, IMAGE_GRID, scale), dtype=np.float64)
+
+    def transform_dense(self, X: pd.DataFrame) -> np.ndarray | None:
+        """The standardized image descriptors ``(n_rows, len(dense_names_))``, or None."""
+        if not self.dense_names_:
+            return None
+        table = np.hstack([self._descriptors(c, series=X[c]) for c in self._images])
+        z = (table - self._dense_mean) / self._dense_scale
+        return np.nan_to_num(z, nan=0.0).astype(np.float32)  # a missing value sits at the mean
 
     def _fit_trees(self, X: pd.DataFrame, y: np.ndarray, roles: dict):
         from xgboost import XGBClassifier, XGBRegressor
@@ -215,6 +268,16 @@ class WideEncoder:
 
         return InputSpec(WIDE_INPUT, "wide", tuple(self.columns_), (len(self.fields_),), "int32",
                          vocab_size=self.n_ids_)  # fmt: skip
+
+    @property
+    def dense_spec(self):
+        """The ``"wide_dense"`` input's spec, or None without image descriptors."""
+        from ..deep.inputs import InputSpec
+
+        if not self.dense_names_:
+            return None
+        columns = tuple(self._images)
+        return InputSpec(WIDE_DENSE, "wide_dense", columns, (len(self.dense_names_),), "float32")
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         """The ``(n_rows, n_fields)`` int32 ids (offsets included) of ``X``; ``X`` is unchanged."""
@@ -302,6 +365,8 @@ class JointEncoder:
         self.specs_ = list(self.deep.specs_) if self.deep is not None else []
         if self.wide is not None:
             self.specs_.append(self.wide.spec)
+            if self.wide.dense_spec is not None:
+                self.specs_.append(self.wide.dense_spec)
         return self
 
     @property
@@ -317,4 +382,6 @@ class JointEncoder:
         out = self.deep.transform(X, skip=skip) if self.deep is not None else {}
         if self.wide is not None and WIDE_INPUT not in skip:
             out[WIDE_INPUT] = self.wide.transform(X)
+        if self.wide is not None and self.wide.dense_names_ and WIDE_DENSE not in skip:
+            out[WIDE_DENSE] = self.wide.transform_dense(X)
         return out
