@@ -152,10 +152,24 @@ def _linear_members(
 def _deep_member(
     task: str, roles: Mapping[str, str], seed: int | None
 ) -> list[tuple[str, BaseEstimator]]:
+    """The network: the wide-and-deep joint model without images, else the plain graph.
+
+    Without photos the joint model (its wide part started at its exact ridge solution) beats
+    the same graph alone: diamonds 0.0880 vs 0.0886 test RMSE, make_clothing without photos
+    0.979x over three seeds. With photos the convnet dominates both cost and accuracy and the
+    joint model only ties (1.002x, 1.003x), so the plain graph stays there. A table with no
+    categorical or numeric column gives the wide part nothing to read.
+    """
     try:
         from .deep.estimators import KerasGraphClassifier, KerasGraphRegressor
     except ImportError:  # the deep package is optional in a minimal install
         return []
+    used = set(roles.values())
+    if "image" not in used and used & {"categorical", "numeric"}:
+        from .wide_deep import WideDeepClassifier, WideDeepRegressor
+
+        cls = WideDeepRegressor if task == "regression" else WideDeepClassifier
+        return [("wide_deep", cls(roles=dict(roles), random_state=seed, verbose=0))]
     cls = KerasGraphRegressor if task == "regression" else KerasGraphClassifier
     return [("keras_graph", cls(roles=dict(roles), random_state=seed, verbose=0))]
 
@@ -216,7 +230,9 @@ def default_members(
           (:class:`~blend.linear.WideLinearRegressor`, or the logistic
           :class:`~blend.linear.WideLinearClassifier` for classification);
         - ``"keras_graph"``: the multi-input Keras network, when the data have at least
-          500 rows.
+          500 rows and image columns; without images ``"wide_deep"`` in its place, the same
+          network trained jointly with a wide linear part
+          (:class:`~blend.WideDeepRegressor` / :class:`~blend.WideDeepClassifier`).
 
     Examples
     --------

@@ -42,7 +42,7 @@ def test_classification_library(clothing_small):
 def test_tiny_data_leaves_out_the_network(clothing_small):
     X, y, _ = clothing_small
     assert len(X) < MIN_ROWS_DEEP
-    assert "keras_graph" not in names(default_members(X, y))
+    assert not {"keras_graph", "wide_deep"} & set(names(default_members(X, y)))
 
 
 @pytest.mark.skipif(not HAS_DEEP, reason="blend.deep.estimators not available")
@@ -63,6 +63,12 @@ def test_enough_rows_bring_in_the_network():
     tabular = dict(default_members(X.drop(columns=["description", "photo_front",
                                                    "photo_back"]), y))  # fmt: skip
     assert {"random_forest", "extra_trees"} <= set(tabular) and tabular["xgboost"][-1].refit
+    # without photos the network is the wide-and-deep joint model
+    from blend import WideDeepRegressor
+
+    assert "keras_graph" not in tabular and isinstance(tabular["wide_deep"], WideDeepRegressor)
+    text_only = dict(default_members(X[["description"]], y))
+    assert "keras_graph" in text_only  # no categorical or numeric column for the wide part
 
 
 def test_roles_reach_every_tree_member(clothing_small):
