@@ -32,7 +32,9 @@ How a fit runs
 6. **Final models.** ``refit=True`` refits each cheap member with non-zero weight once on all
    rows (``k + 1`` fits in all, the best final model); ``refit=False`` uses the average of its
    ``k`` fold models (no extra fit, ``k`` times the predict cost). Members with zero weight are
-   not refit and are not kept for prediction.
+   not kept for prediction. With one worker they are not refit either; with several
+   (``n_jobs > 1``) every cheap member's refit starts with the folds, so no worker idles
+   between the two stages, and the refits of members left without weight are discarded.
 
 Faults: a member that raises, or predicts NaN/inf, in any of its tasks is dropped and reported
 in ``leaderboard_`` (status ``failed`` and why) unless ``on_error="raise"``. A joblib worker
@@ -54,7 +56,7 @@ from numbers import Integral
 import joblib
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -455,13 +457,29 @@ class _BaseBlend(_BaseComposition):
                 )
                 keys.append((name, f))
                 tasks.append(args)
+        # With several workers the final refits start with the folds: run as a second stage,
+        # its few long fits leave workers idle (the last fold's stragglers, then one refit
+        # alone). A refit whose member ends with weight 0 is then wasted and discarded.
+        eager = self.refit and effective_n_jobs(self.n_jobs) > 1
+        if eager:
+            for m, (name, est) in enumerate(members):
+                if not expensive[m]:
+                    keys.append((name, None))
+                    tasks.append((est, X, y_members, None, None, classification, n_outputs, True))
         # Longest tasks first: an expensive (deep) member's fold, queued behind every tree
-        # fold, would start last and run alone while the other workers idle.
+        # fold, would start last and run alone while the other workers idle; a refit reads
+        # every row, so it comes before the folds.
         dear = {name for (name, _), costly in zip(members, expensive) if costly}
-        order = sorted(range(len(keys)), key=lambda i: keys[i][0] not in dear)
+        order = sorted(
+            range(len(keys)), key=lambda i: (keys[i][0] not in dear, keys[i][1] is not None)
+        )
         keys, tasks = [keys[i] for i in order], [tasks[i] for i in order]
         results = self._run(func, keys, tasks, "out-of-fold")
+        early_refits = {k[0]: res for k, res in zip(keys, results) if k[1] is None}
+        keys = [k for k in keys if k[1] is not None]
+        results = [res for res in results if res["key"][1] is not None]
         log = [_log_row(res, "out-of-fold") for res in results]
+        log += [_log_row(res, "refit") for res in early_refits.values()]
 
         # assemble per-member OOF predictions (averaged where a row is predicted twice)
         by_name = {name: [] for name, _ in members}
@@ -545,8 +563,16 @@ class _BaseBlend(_BaseComposition):
                     if len(models) == 1
                     else FoldAverage(models, n_outputs if classification else None)
                 )
-        for key, res in zip(refit_keys, self._run(func, refit_keys, refit_tasks, "refit")):
-            log.append(_log_row(res, "refit"))
+        if eager:
+            done = [early_refits[name] for name, _ in refit_keys]
+            wasted = [res for name, res in early_refits.items() if (name, None) not in refit_keys]
+            for res in wasted:  # fits that ran, for members left without weight
+                info[res["key"][0]]["n_fits"] += 0 if res["cached"] else 1
+                info[res["key"][0]]["fit_seconds"] += res.get("fit_seconds", 0.0)
+        else:
+            done = self._run(func, refit_keys, refit_tasks, "refit")
+            log += [_log_row(res, "refit") for res in done]
+        for key, res in zip(refit_keys, done):
             name = key[0]
             info[name]["fit_seconds"] += res.get("fit_seconds", 0.0) if not res["error"] else 0
             info[name]["n_fits"] += 0 if res["cached"] else 1
@@ -932,8 +958,10 @@ class BlendRegressor(RegressorMixin, _BaseBlend):
         work: weights are learned on the rows that have OOF predictions.
     refit : bool, default=True
         True: refit each selected cheap member on all rows (best final model, one extra fit
-        per member). False: the final model is the average of its fold models (no extra fit,
-        ``cv`` times slower to predict).
+        per member; with ``n_jobs > 1`` the refits run alongside the folds, before the weights
+        are known, and a member that ends with weight 0 wastes its refit). False: the final
+        model is the average of its fold models (no extra fit, ``cv`` times slower to
+        predict).
     metric : {"rmse", "mae"} or callable, default=None (RMSE)
         Loss minimized by the weights and reported per member; a callable is
         ``metric(y_true, y_pred) -> float``, lower is better.

@@ -163,6 +163,27 @@ def test_zero_weight_members_are_not_refit_or_kept(friedman):
         assert blend.leaderboard_.set_index("member").loc["awful", "n_fits"] == 5
 
 
+def test_parallel_fits_start_the_refits_with_the_folds(friedman):
+    """n_jobs > 1: refits run in the out-of-fold stage; the final models are the same."""
+    X, y = friedman
+    members = [("good", LinearRegression()), ("awful", DecisionTreeRegressor(max_depth=1)),
+               ("ridge", Ridge(alpha=1.0))]  # fmt: skip
+    serial = BlendRegressor(members, random_state=0, n_jobs=1).fit(X, y)
+    parallel = BlendRegressor(members, random_state=0, n_jobs=2).fit(X, y)
+    assert parallel.weights_ == serial.weights_
+    np.testing.assert_allclose(parallel.predict(X[:20]), serial.predict(X[:20]), rtol=1e-12)
+    log = parallel.task_log_
+    refits = log[log["stage"] == "refit"]
+    assert len(refits) == 3 and len(log[log["stage"] == "out-of-fold"]) == 3 * 5
+    board = parallel.leaderboard_.set_index("member")
+    assert (board["n_fits"] == 6).all()  # every member refit, weighted or not
+    kept = {name for name, _ in parallel.members_}
+    assert kept == {name for name, w in parallel.weights_.items() if w > 0}
+    lazy = serial.leaderboard_.set_index("member")
+    for name, weight in serial.weights_.items():
+        assert lazy.loc[name, "n_fits"] == (6 if weight > 0 else 5)
+
+
 # ------------------------------------------------------------------------ pruning
 
 
