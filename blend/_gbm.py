@@ -60,6 +60,7 @@ class _NativeBooster(BaseEstimator):
 
     _library = ""
     _is_classifier = False
+    _takes_baseline = False  # whether fit(..., baseline=) can start the trees from it
 
     def __init__(
         self,
@@ -85,10 +86,11 @@ class _NativeBooster(BaseEstimator):
     def _new_model(self, trees: int) -> Any:  # pragma: no cover - overridden
         raise NotImplementedError(f"{type(self).__name__} must define _new_model.")
 
-    def _fit_stopped(self, model, X, y, w, X_val, y_val, w_val, b=None, b_val=None) -> int:
-        raise NotImplementedError(  # pragma: no cover
-            f"{type(self).__name__} must define _fit_stopped."
-        )
+    # b, b_val: per-row baselines, only ever passed when _takes_baseline
+    def _fit_stopped(
+        self, model, X, y, w, X_val, y_val, w_val, b=None, b_val=None
+    ) -> int:  # pragma: no cover
+        raise NotImplementedError(f"{type(self).__name__} must define _fit_stopped.")
 
     def _to_bytes(self, model) -> bytes:  # pragma: no cover - overridden
         raise NotImplementedError(f"{type(self).__name__} must define _to_bytes.")
@@ -133,6 +135,8 @@ class _NativeBooster(BaseEstimator):
         n = X.shape[0]
         weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         if baseline is not None:
+            if not self._takes_baseline:
+                raise ValueError(f"{type(self).__name__} does not take a baseline.")
             baseline = np.asarray(baseline, dtype=np.float64)
             if len(baseline) != n:
                 raise ValueError(f"baseline has {len(baseline)} rows but X has {n}.")
@@ -171,8 +175,6 @@ class _NativeBooster(BaseEstimator):
         return self
 
     def _fit_plain(self, model, X, y, w, b=None) -> None:
-        if b is not None:
-            raise ValueError(f"{type(self).__name__} does not take a baseline.")
         model.fit(X, y, sample_weight=w)
 
     def _model(self):
@@ -240,8 +242,6 @@ class _LightGBM(_NativeBooster):
         return cls(**params)
 
     def _fit_stopped(self, model, X, y, w, X_val, y_val, w_val, b=None, b_val=None) -> int:
-        if b is not None:
-            raise ValueError(f"{type(self).__name__} does not take a baseline.")
         lgb = self._import()
         if "eval_X" in inspect.signature(model.fit).parameters:  # LightGBM >= 4.7
             evaluation = {"eval_X": (X_val,), "eval_y": (y_val,)}
@@ -279,6 +279,7 @@ class _LightGBM(_NativeBooster):
 
 class _CatBoost(_NativeBooster):
     _library = "catboost"
+    _takes_baseline = True
 
     def _defaults(self) -> dict:
         return {"learning_rate": 0.08, "depth": 6, "l2_leaf_reg": 3.0}

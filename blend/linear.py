@@ -172,17 +172,8 @@ class _WideLinear(FrameInputMixin, BaseEstimator):
         return sp.hstack(blocks, format="csr")
 
     def _wide_block(self, X: pd.DataFrame) -> sp.csr_matrix:
-        ids = self.wide_.transform(X)
-        rows = np.repeat(np.arange(len(X)), ids.shape[1])
-        columns = np.searchsorted(self.wide_columns_, ids.ravel())
         # An id unseen in fit has no column: it contributes nothing (as a zero weight would).
-        seen = (columns < len(self.wide_columns_)) & (
-            self.wide_columns_[np.minimum(columns, len(self.wide_columns_) - 1)] == ids.ravel()
-        )
-        return sp.csr_matrix(
-            (np.ones(int(seen.sum())), (rows[seen], columns[seen])),
-            shape=(len(X), len(self.wide_columns_)),
-        )
+        return self.wide_.one_hot(X)[:, self.wide_columns_]
 
     def _dense_block(self, matrix) -> sp.csr_matrix:
         scaled = self.scaler_.transform(matrix)

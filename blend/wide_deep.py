@@ -120,7 +120,7 @@ class _WideDeepMixin:
                 max_crosses=self.max_crosses,
                 cross_buckets=self.cross_buckets,
                 numeric_buckets=self.numeric_buckets,
-                images=bool(self.wide_images),
+                images=self.wide_images,
                 gbdt_leaves=self.gbdt_leaves,
                 gbdt_params=self.gbdt_params,
                 task=self._task,
@@ -153,13 +153,7 @@ class _WideDeepMixin:
             return
         from scipy import sparse
 
-        ids = self.encoder_.wide.transform(X.iloc[train_rows])
-        n, fields = ids.shape
-        onehot = sparse.csr_matrix(
-            (np.ones(n * fields), ids.ravel(), np.arange(0, n * fields + 1, fields)),
-            shape=(n, self.encoder_.wide.n_ids_),
-        )
-        onehot.sum_duplicates()  # ids shared by fields (missing) count once per field, summed
+        onehot = self.encoder_.wide.one_hot(X.iloc[train_rows])
         dense = self.encoder_.wide.transform_dense(X.iloc[train_rows])
         if dense is not None:
             onehot = sparse.hstack([onehot, sparse.csr_matrix(dense)], format="csr")
@@ -179,11 +173,15 @@ class _WideDeepMixin:
 
     def _init_l2(self) -> float:
         """The L2 penalty (per weight, on the mean loss) of the initial convex solution."""
-        l2 = self._wide_l2_value()
-        if l2 > 0:
-            return l2
-        rows = self.encoder_.wide.id_counts_.sum() / max(len(self.encoder_.wide.fields_), 1)
-        return WIDE_PSEUDO_ROWS / max(rows, 1.0)  # FTRL or wide_l2=0: the "auto" penalty
+        return self._wide_l2_value() or self._auto_l2()  # FTRL or wide_l2=0: the "auto" one
+
+    def _fit_rows(self) -> int:
+        """Rows the wide encoder was fitted on (every row hits one id per field)."""
+        wide = self.encoder_.wide
+        return int(wide.id_counts_.sum() // max(len(wide.fields_), 1))
+
+    def _auto_l2(self) -> float:
+        return WIDE_PSEUDO_ROWS / max(self._fit_rows(), 1)
 
     def _build_model(self, specs):
         from keras import layers
@@ -256,9 +254,7 @@ class _WideDeepMixin:
             return float(self.wide_l2)
         if self._wide_optimizer_name() == "ftrl":
             return 0.0
-        wide = self.encoder_.wide
-        rows = wide.id_counts_.sum() / max(len(wide.fields_), 1)
-        return WIDE_PSEUDO_ROWS / max(rows, 1.0)
+        return self._auto_l2()
 
     def _wide_optimizer_name(self) -> str | None:
         opt = self.wide_optimizer
@@ -339,8 +335,7 @@ class _WideDeepMixin:
             rows = len(wide.dense_names_)
             extra = pd.DataFrame({
                 "feature": wide.dense_names_, "kind": "image", "level": "per std",
-                "id": wide.n_ids_ + np.arange(rows), "count": int(wide.id_counts_.sum()
-                                                                 // max(len(wide.fields_), 1)),
+                "id": wide.n_ids_ + np.arange(rows), "count": self._fit_rows(),
             })  # fmt: skip
             table = pd.concat([table, extra], ignore_index=True)
             kernel = np.vstack([kernel, dense])

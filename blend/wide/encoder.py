@@ -309,6 +309,22 @@ class WideEncoder:
             out[:, j] = field.offset + ids
         return out.astype(np.int32)
 
+    def one_hot(self, X: pd.DataFrame):
+        """The sparse one-hot matrix ``(n_rows, n_ids_)`` of :meth:`transform`'s ids.
+
+        An id that several fields share (missing) counts once per field, as in the layer.
+        """
+        from scipy import sparse
+
+        ids = self.transform(X)
+        n, fields = ids.shape
+        matrix = sparse.csr_matrix(
+            (np.ones(n * fields), ids.ravel(), np.arange(0, n * fields + 1, fields)),
+            shape=(n, self.n_ids_),
+        )
+        matrix.sum_duplicates()
+        return matrix
+
     def _categorical(self, values: np.ndarray, column: str) -> np.ndarray:
         index = level_codes(self._levels[column], values)
         ids = np.where(index < 0, UNSEEN_ID, index + 2)
