@@ -9,12 +9,14 @@
    (early-stopped XGBoost from ``blend.default_members``).
 
 Run: ``.venv/bin/python bench/bench_wide_deep.py [--rows 6000] [--seeds 0 1 2] [--epochs N]
-[--no-photos] [--ftrl] [--zeros-init] [--skip-diamonds]``. Several seeds give paired ratios and
-their mean: a single seed's difference between joint and deep-only is within seed-to-seed noise.
-Every model trains with the estimators' defaults (up to 200
-epochs, early stopping with patience 10) unless ``--epochs`` caps them; ``--no-photos`` drops
-the photo columns to save CPU time; ``--zeros-init`` also trains the joint model from the plain
-start (``wide_init="zeros"``) instead of the default exact wide solution.
+[--no-photos] [--ftrl] [--zeros-init] [--ema-ablation] [--skip-diamonds]``. Several seeds
+give paired ratios and their mean: a single seed's difference between joint and deep-only is
+within seed-to-seed noise. Every model trains with the estimators' defaults (up to 200 epochs,
+early stopping with patience 10) unless ``--epochs`` caps them; ``--no-photos`` drops the photo
+columns to save CPU time; ``--zeros-init`` also trains the joint model from the plain
+start (``wide_init="zeros"``) instead of the default exact wide solution; ``--ema-ablation``
+also trains the joint model and the deep-only model (and, on diamonds, the deep member) without
+the moving average of their weights (``optimizer__use_ema=False``), to measure what it brings.
 Times are wall-clock seconds on whatever machine runs it (shared CPUs inflate them); the
 ratios compare models measured in the same run.
 """
@@ -34,6 +36,7 @@ from blend._boosting import EarlyStoppedXGBRegressor
 from blend.datasets import load_diamonds, make_clothing
 
 LABELS = {"wide": "wide-only", "deep": "deep-only", "zeros": "zeros-init joint"}
+NO_EMA = {"optimizer__use_ema": False}
 
 
 def rmse(a, b) -> float:
@@ -51,11 +54,12 @@ def run(name: str, model, X_train, y_train, X_test, y_test) -> dict:
 
 
 def clothing(rows: int, epochs: int | None, seeds: list[int], photos: bool, ftrl: bool,
-             zeros_init: bool) -> None:  # fmt: skip
+             zeros_init: bool, ema_ablation: bool) -> None:  # fmt: skip
     """Joint vs its parts on make_clothing, once per seed (data and model seeds), paired."""
     ratios = {"wide": [], "deep": []}
     if zeros_init:
         ratios["zeros"] = []
+    averaging = {"joint": [], "deep": []}  # with / without the weight average, paired
     for seed in seeds:
         X, y, noise = make_clothing(rows, random_state=seed)
         if not photos:  # convnets on the photos dominate CPU time; metadata and text remain
@@ -80,6 +84,17 @@ def clothing(rows: int, epochs: int | None, seeds: list[int], photos: bool, ftrl
             results["zeros"] = run(
                 "joint, zeros init", WideDeepRegressor(wide_init="zeros", **common), *parts
             )
+        if ema_ablation:
+            results["joint_raw"] = run(
+                "joint, no averaging", WideDeepRegressor(**common, **NO_EMA), *parts
+            )
+            results["deep_raw"] = run(
+                "deep only, no averaging", WideDeepRegressor(wide=False, **common, **NO_EMA), *parts
+            )
+            for name in averaging:
+                averaging[name].append(results[name]["rmse"] / results[f"{name}_raw"]["rmse"])
+            ratio = results["joint_raw"]["rmse"] / results["deep_raw"]["rmse"]
+            print(f"  without averaging: joint / deep-only RMSE ratio {ratio:.3f}")
         joint = results["joint"]
         print(f"  crosses found: {joint['model'].encoder_.wide.crosses_}")
         print("  top wide features:")
@@ -88,6 +103,10 @@ def clothing(rows: int, epochs: int | None, seeds: list[int], photos: bool, ftrl
             ratio = joint["rmse"] / results[part]["rmse"]
             ratios[part].append(ratio)
             print(f"  joint / {LABELS[part]} RMSE ratio: {ratio:.3f}")
+    for name, values in averaging.items():
+        if values:
+            each = ", ".join(f"{v:.3f}" for v in values)
+            print(f"clothing: {name} with / without averaging, mean {np.mean(values):.3f} ({each})")
     if len(seeds) > 1:
         for part, values in ratios.items():
             each = ", ".join(f"{v:.3f}" for v in values)
@@ -97,7 +116,7 @@ def clothing(rows: int, epochs: int | None, seeds: list[int], photos: bool, ftrl
             )
 
 
-def diamonds(epochs: int | None, seed: int) -> None:
+def diamonds(epochs: int | None, seed: int, ema_ablation: bool) -> None:
     X, y = load_diamonds(log_price=True)
     order = np.random.RandomState(0).permutation(len(X))
     cut = int(len(X) * 0.8)
@@ -116,6 +135,11 @@ def diamonds(epochs: int | None, seed: int) -> None:
         "deep": run("keras graph (deep)", KerasGraphRegressor(**options), *parts),
         "joint": run("wide & deep (joint)", WideDeepRegressor(**options), *parts),
     }
+    if ema_ablation:
+        for name, model in (("deep", KerasGraphRegressor), ("joint", WideDeepRegressor)):
+            raw = run(f"{name}, no averaging", model(**options, **NO_EMA), *parts)
+            ratio = results[name]["rmse"] / raw["rmse"]
+            print(f"  {name} with / without averaging RMSE ratio: {ratio:.3f}")
     print(f"  crosses found: {results['joint']['model'].encoder_.wide.crosses_}")
     for other in ("deep", "xgboost"):
         ratio = results["joint"]["rmse"] / results[other]["rmse"]
@@ -139,11 +163,24 @@ def main() -> None:
     parser.add_argument(
         "--zeros-init", action="store_true", help='also the joint model with wide_init="zeros"'
     )
+    parser.add_argument(
+        "--ema-ablation",
+        action="store_true",
+        help="also train without the moving average of the weights (optimizer__use_ema=False)",
+    )
     args = parser.parse_args()
     if not args.skip_clothing:
-        clothing(args.rows, args.epochs, args.seeds, not args.no_photos, args.ftrl, args.zeros_init)
+        clothing(
+            args.rows,
+            args.epochs,
+            args.seeds,
+            not args.no_photos,
+            args.ftrl,
+            args.zeros_init,
+            args.ema_ablation,
+        )
     if not args.skip_diamonds:
-        diamonds(args.epochs, args.seed)
+        diamonds(args.epochs, args.seed, args.ema_ablation)
 
 
 if __name__ == "__main__":

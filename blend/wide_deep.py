@@ -260,9 +260,9 @@ class _WideDeepMixin:
         opt = self.wide_optimizer
         return opt.lower() if isinstance(opt, str) else None
 
-    def _make_optimizer(self):
+    def _make_optimizer(self, steps_per_epoch: int = 1):
         keras = _keras()
-        deep_optimizer = super()._make_optimizer()
+        deep_optimizer = super()._make_optimizer(steps_per_epoch)
         if self.wide_optimizer is None or not self.wide:
             return deep_optimizer
         wide_optimizer = self._make_wide_optimizer()

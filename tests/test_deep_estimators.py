@@ -159,6 +159,53 @@ def test_reproducible_with_random_state():
     assert not np.array_equal(a, c)
 
 
+def _validation_rows(est, n):
+    """The rows ``fit`` held out for early stopping (same seed, same draw)."""
+    from sklearn.utils import check_random_state
+
+    seed = int(check_random_state(est.random_state).randint(0, 2**31 - 1))
+    order = np.random.default_rng(seed).permutation(n)
+    return np.sort(order[: round(n * est.validation_fraction)])
+
+
+@pytest.mark.parametrize("use_ema", [True, False])
+def test_kept_weights_are_the_validated_ones(use_ema):
+    """With weight averaging on (the default), the best epoch's validation loss was measured on
+    the averaged weights, and those are the weights kept: the final model scores exactly the
+    best validation loss in the history."""
+    X, y = _numeric(400)
+    params = {"epochs": 40, "patience": 4, "graph": "mlp", "random_state": 0, **TINY}
+    if not use_ema:
+        params["optimizer__use_ema"] = False
+    est = KerasGraphRegressor(**params).fit(X, y)
+    assert est.model_.optimizer.use_ema is use_ema
+    val = _validation_rows(est, len(X))
+    mse = np.mean((est.predict(X.iloc[val]) - y.to_numpy()[val]) ** 2)
+    np.testing.assert_allclose(mse, min(est.history_["val_loss"]), rtol=1e-4)
+
+
+def test_weight_averaging_horizon():
+    from blend.deep.estimators import _weight_averaging
+
+    # 100 steps (Keras's momentum 0.99), but at most a tenth of the run; nothing under two.
+    assert _weight_averaging(17, 200, {}) == {"use_ema": True, "ema_momentum": 0.99}
+    assert _weight_averaging(10, 5, {}) == {"use_ema": True, "ema_momentum": 1 - 1 / 5}
+    assert _weight_averaging(1, 3, {}) == {}
+    assert _weight_averaging(17, 200, {"use_ema": False}) == {}
+    # 360 training rows in batches of 64: 6 steps an epoch, 180 in all, an 18-step average.
+    X, y = _numeric(400)
+    est = KerasGraphRegressor(epochs=30, patience=0, graph="mlp", **TINY).fit(X, y)
+    assert est.model_.optimizer.ema_momentum == pytest.approx(1 - 1 / 18)
+    # The user's own settings win, routed or on their optimizer instance (which is copied).
+    mine = KerasGraphRegressor(epochs=30, optimizer__ema_momentum=0.5)._make_optimizer(6)
+    assert mine.use_ema and mine.ema_momentum == pytest.approx(0.5)
+    sgd = keras.optimizers.SGD(use_ema=True, ema_momentum=0.7)
+    own = KerasGraphRegressor(epochs=30, optimizer=sgd)._make_optimizer(6)
+    assert own is not sgd and own.ema_momentum == pytest.approx(0.7)
+    plain = KerasGraphRegressor(epochs=30, optimizer=keras.optimizers.SGD())._make_optimizer(6)
+    assert plain.use_ema and plain.ema_momentum == pytest.approx(1 - 1 / 18)
+
+
 def test_multioutput_regression_and_numpy_input():
     X, y = _numeric()
     Y = np.column_stack([y, -y])

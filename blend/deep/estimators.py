@@ -41,6 +41,8 @@ TASK_TYPES = ("regression", "binary", "multiclass")
 _PREDICT_CHUNK = 4096
 # Below this many validation rows, early stopping is too noisy: train all epochs instead.
 _MIN_VALIDATION_ROWS = 8
+# Steps the weight average spans (Keras's default ema_momentum, 0.99; see _weight_averaging).
+_EMA_STEPS = 100
 
 
 def _keras():
@@ -64,6 +66,30 @@ def _quiet_tensorflow(verbose):
         yield
     finally:
         logger.setLevel(level)
+
+
+def _weight_averaging(steps_per_epoch: int, epochs: int, routed: dict) -> dict:
+    """The default optimizer options for an exponential moving average of the weights.
+
+    Polyak averaging over the last ~``_EMA_STEPS`` steps (Keras's default momentum, 0.99)
+    smooths the noise of the last minibatches out of the weights that are validated,
+    early-stopped and kept (see ``bench/bench_wide_deep.py --ema-ablation`` for the measured
+    effect). The horizon is at most a tenth of the training run, so a short run is not pulled
+    back toward its initial weights; under two steps there is nothing to average.
+    ``optimizer__use_ema`` (and ``ema_momentum``) override it.
+    """
+    if "use_ema" in routed:
+        return {}
+    horizon = min(_EMA_STEPS, epochs * steps_per_epoch / 10)
+    if horizon < 2:
+        return {}
+    return {"use_ema": True, "ema_momentum": 1.0 - 1.0 / horizon}
+
+
+def _averages_weights(optimizer) -> bool:
+    """Whether the optimizer (or one inside a MultiOptimizer) keeps an average of the weights."""
+    inner = getattr(optimizer, "optimizers", None) or [optimizer]
+    return any(getattr(opt, "use_ema", False) for opt in inner)
 
 
 def _check_finite_weights(model, name: str, history, learning_rate) -> None:
@@ -197,10 +223,17 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
     def _loss_weights(self):
         return None
 
-    def _make_optimizer(self):
+    def _make_optimizer(self, steps_per_epoch: int = 1):
         keras = _keras()
-        options = {"learning_rate": self.learning_rate, **self._routed("optimizer__")}
         optimizer = self.optimizer
+        routed = self._routed("optimizer__")
+        if isinstance(optimizer, keras.optimizers.Optimizer) and optimizer.use_ema:
+            routed = {"use_ema": True, **routed}  # the user's own averaging wins
+        options = {
+            "learning_rate": self.learning_rate,
+            **_weight_averaging(steps_per_epoch, self.epochs, routed),
+            **routed,
+        }
         if isinstance(optimizer, str):
             return keras.optimizers.get({"class_name": optimizer, "config": options})
         if isinstance(optimizer, type):
@@ -262,13 +295,19 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
         # JAX without jit would run eagerly (orders of magnitude slower), so it keeps "auto".
         jit = "auto" if keras.backend.backend() != "tensorflow" else False
         compile_options = {"jit_compile": jit, **self._routed("compile__")}
+        steps_per_epoch = -(-len(train_rows) // self.batch_size)
+        optimizer = self._make_optimizer(steps_per_epoch)
         model.compile(
-            optimizer=self._make_optimizer(),
+            optimizer=optimizer,
             loss=self._losses(),
             loss_weights=self._loss_weights(),
             **compile_options,
         )
         callbacks = [keras.callbacks.TerminateOnNaN()]  # stop at the first NaN loss
+        if _averages_weights(optimizer):
+            # Before EarlyStopping: validation, the best-epoch snapshot and the final model
+            # all use the averaged weights.
+            callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
         if use_val and self.patience > 0:
             callbacks.append(
                 keras.callbacks.EarlyStopping(
@@ -405,6 +444,10 @@ _PARAMS_DOC = """
     batch_size : int, default=256
     learning_rate : float, default=3e-3
     optimizer : str, class or keras Optimizer, default="adam"
+        Trained with an exponential moving average of its weights (Keras's ``use_ema``, over
+        the last ~100 steps, fewer in short runs): validation, early stopping and the final
+        model use the averaged weights. ``optimizer__use_ema=False`` trains without it,
+        ``optimizer__ema_momentum`` sets your own momentum.
     validation_fraction : float, default=0.1
         Rows held out for early stopping (``restore_best_weights``) and learning-rate
         reduction; ``0`` trains all ``epochs`` on every row.
