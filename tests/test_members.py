@@ -51,8 +51,11 @@ def test_enough_rows_bring_in_the_network():
 
     X, y, _ = make_clothing(MIN_ROWS_DEEP, random_state=0)
     library = dict(default_members(X, y, random_state=0))
-    assert "keras_graph" in library
-    assert library["keras_graph"].get_params()["random_state"] == 0
+    from blend import KerasGraphRegressor, WideDeepRegressor
+
+    # the network is the wide-and-deep joint model, photos or not
+    assert "keras_graph" not in library and isinstance(library["wide_deep"], WideDeepRegressor)
+    assert library["wide_deep"].get_params()["random_state"] == 0
     # text and photos with the network: no forests; XGBoost gives way to CatBoost when that
     # is installed, and otherwise keeps its early-stopped model
     assert "random_forest" not in library and "extra_trees" not in library
@@ -63,12 +66,11 @@ def test_enough_rows_bring_in_the_network():
     tabular = dict(default_members(X.drop(columns=["description", "photo_front",
                                                    "photo_back"]), y))  # fmt: skip
     assert {"random_forest", "extra_trees"} <= set(tabular) and tabular["xgboost"][-1].refit
-    # without photos the network is the wide-and-deep joint model
-    from blend import WideDeepRegressor
-
     assert "keras_graph" not in tabular and isinstance(tabular["wide_deep"], WideDeepRegressor)
     text_only = dict(default_members(X[["description"]], y))
-    assert "keras_graph" in text_only  # no categorical or numeric column for the wide part
+    # no categorical or numeric column for the wide part: the plain graph
+    assert "wide_deep" not in text_only
+    assert isinstance(text_only["keras_graph"], KerasGraphRegressor)
 
 
 def test_roles_reach_every_tree_member(clothing_small):
