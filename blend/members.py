@@ -155,11 +155,12 @@ def _deep_member(
     """The network: the wide-and-deep joint model, or the plain graph without tabular columns.
 
     The joint model (its wide part started at its exact ridge solution, weights averaged in
-    training) beats the same graph alone: diamonds 0.0880 vs 0.0886 test RMSE,
-    make_clothing(6000) without photos 0.979x over three seeds, with photos 0.986x (0.982,
-    0.973, 1.002). In the default blend on make_clothing(10000) it matched the graph (0.2357
-    vs 0.2355) in 569 s of fit against 691 s: it early-stops sooner. A table with no
-    categorical or numeric column gives the wide part nothing to read: there the plain graph.
+    training) beats the same graph alone on make_clothing(6000) over three seeds: 0.976x
+    without photos, 0.986x with photos (0.982, 0.973, 1.002). In the default blend on
+    make_clothing(10000) it matched the graph (0.2357 vs 0.2355) in 569 s of fit against
+    691 s: it early-stops sooner. On diamonds the graph alone did better (0.0877 vs 0.0890
+    test RMSE, one seed). A table with no categorical or numeric column gives the wide part
+    nothing to read: there the plain graph.
     """
     try:
         from .deep.estimators import KerasGraphClassifier, KerasGraphRegressor
