@@ -227,13 +227,10 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
         keras = _keras()
         optimizer = self.optimizer
         routed = self._routed("optimizer__")
-        if isinstance(optimizer, keras.optimizers.Optimizer) and optimizer.use_ema:
-            routed = {"use_ema": True, **routed}  # the user's own averaging wins
-        options = {
-            "learning_rate": self.learning_rate,
-            **_weight_averaging(steps_per_epoch, self.epochs, routed),
-            **routed,
-        }
+        # An optimizer instance that already averages keeps its own settings.
+        own = isinstance(optimizer, keras.optimizers.Optimizer) and optimizer.use_ema
+        averaging = {} if own else _weight_averaging(steps_per_epoch, self.epochs, routed)
+        options = {"learning_rate": self.learning_rate, **averaging, **routed}
         if isinstance(optimizer, str):
             return keras.optimizers.get({"class_name": optimizer, "config": options})
         if isinstance(optimizer, type):
