@@ -22,6 +22,12 @@ How a fit runs
    stages: the cheap members' weights on every row they predict, then the share of that fixed
    cheap blend against each expensive member on the holdout rows. Member scores in
    ``leaderboard_`` are reported on the holdout rows, where all members can be compared.
+   Where text or image columns widen the table, one cheap fold (CatBoost on a thousand
+   sparse columns) costs about as much as the network's holdout fit; there the cheap members
+   run the expensive members' folds too, plus their refit (``cheap_folds="auto"``): holdout
+   blending, ``expensive_folds + 1`` fits instead of ``k + 1``, all weights learned on the
+   holdout rows. On make_clothing(10000) the fit went 184 s -> 96 s at the same test RMSE
+   (0.2359; the same weights to 0.005).
 4. **Weights** from the OOF matrix (:mod:`blend.weights`): ``"caruana"`` (greedy ensemble
    selection), ``"nnls"`` (simplex least squares; log loss for classifiers), ``"stacking"``
    (any scikit-learn ``final_estimator`` on the OOF predictions, optionally with the original
@@ -79,6 +85,9 @@ from . import weights as _w
 __all__ = ["BlendClassifier", "BlendRegressor", "FoldAverage"]
 
 _METHODS = ("caruana", "nnls", "stacking", "mean")
+_CHEAP_FOLDS = ("auto", "all", "shared")
+# Shared (holdout) folds must hold this many rows before "auto" weights cheap members on them.
+_MIN_SHARED_ROWS = 1_000
 _REG_METRICS = {"rmse": "squared_error", "mse": "squared_error", "mae": "absolute_error"}
 # From this many rows members predict side by side in threads (n_jobs > 1): their predict
 # loops run in C and release the GIL. Measured on diamonds (10,788 rows, XGBoost + random forest
@@ -304,6 +313,7 @@ class _BaseBlend(_BaseComposition):
         prune_threshold: float = 0.9,
         prune_tol: float = 0.005,
         expensive_folds: int | None = 1,
+        cheap_folds: str = "auto",
         memory=None,
         n_jobs: int | None = None,
         verbose: int = 0,
@@ -324,6 +334,7 @@ class _BaseBlend(_BaseComposition):
         self.prune_threshold = prune_threshold
         self.prune_tol = prune_tol
         self.expensive_folds = expensive_folds
+        self.cheap_folds = cheap_folds
         self.memory = memory
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -351,6 +362,10 @@ class _BaseBlend(_BaseComposition):
         ):
             raise ValueError(
                 f"expensive_folds must be a positive int or None; got {self.expensive_folds!r}."
+            )
+        if self.cheap_folds not in _CHEAP_FOLDS:
+            raise ValueError(
+                f"cheap_folds must be one of {_CHEAP_FOLDS}; got {self.cheap_folds!r}."
             )
         if not 0 < self.prune_threshold <= 1:
             raise ValueError(f"prune_threshold must be in (0, 1]; got {self.prune_threshold!r}.")
@@ -432,6 +447,8 @@ class _BaseBlend(_BaseComposition):
         n_folds = len(splits)
         expensive = [is_expensive(est) for _, est in members]
         keep_models = not self.refit
+        shared = self._cheap_share(X, splits, expensive)
+        self.cheap_folds_ = "shared" if shared else "all"
 
         memory = joblib.Memory(None, verbose=0) if self.memory is None else self.memory
         if isinstance(memory, str) or hasattr(memory, "__fspath__"):
@@ -441,7 +458,7 @@ class _BaseBlend(_BaseComposition):
         tasks, keys = [], []
         for m, (name, est) in enumerate(members):
             folds = range(n_folds)
-            if expensive[m] and self.expensive_folds is not None:
+            if (expensive[m] or shared) and self.expensive_folds is not None:
                 folds = range(max(n_folds - self.expensive_folds, 0), n_folds)
             for f in folds:
                 train, test = splits[f]
@@ -676,6 +693,31 @@ class _BaseBlend(_BaseComposition):
                     UserWarning,
                     stacklevel=4,
                 )
+
+    def _cheap_share(self, X, splits, expensive) -> bool:
+        """Whether cheap members run only the expensive members' folds (holdout blending).
+
+        ``"auto"`` shares them when an expensive member is present, text or image columns
+        widen the table (there one cheap fold costs about as much as the network's holdout
+        fit: on make_clothing(10000) CatBoost's and LinearBoost's six fits each took 80% of
+        the blend's task time) and the shared folds hold at least ``_MIN_SHARED_ROWS`` rows
+        to weight on. On tabular data the cheap members are cheap and their every-row weights
+        are steadier (see :meth:`_staged_weights`), so they keep all folds.
+        """
+        if self.cheap_folds == "all" or self.expensive_folds is None or not any(expensive):
+            return False
+        if self.cheap_folds == "shared":
+            return True
+        shared_rows = sum(len(test) for _, test in splits[-self.expensive_folds :])
+        if shared_rows < _MIN_SHARED_ROWS or not isinstance(X, pd.DataFrame):
+            return False
+        from .roles import resolve_roles
+
+        try:
+            roles = resolve_roles(X, None)
+        except (TypeError, ValueError):  # the members read the frame their own way
+            return False
+        return any(role in ("text", "image") for role in roles.values())
 
     def _staged_weights(self, oof, kept, expensive, y, rows, metric) -> np.ndarray:
         """Weights for the kept members (indices into ``oof``), in two stages when it pays.
@@ -981,6 +1023,14 @@ class BlendRegressor(RegressorMixin, _BaseBlend):
     expensive_folds : int or None, default=1
         Folds fit by expensive members (``_blend_expensive = True``); None treats them like
         the others.
+    cheap_folds : {"auto", "all", "shared"}, default="auto"
+        Folds fit by the other (cheap) members when an expensive member is present. "all":
+        every fold, so the cheap members are weighted among themselves on every row. "shared":
+        only the expensive members' folds (holdout blending): ``expensive_folds`` fits plus
+        the refit instead of ``cv + 1``, with every weight learned on the holdout rows. "auto":
+        "shared" when text or image columns widen the table (there a cheap fold costs about
+        as much as the network's holdout fit) and the holdout holds at least 1,000 rows,
+        else "all". The choice made is ``cheap_folds_``.
     memory : str, path or joblib.Memory, default=None
         Cache of every member x fold result (resumable, incremental fits).
     n_jobs : int, default=None
@@ -1007,6 +1057,8 @@ class BlendRegressor(RegressorMixin, _BaseBlend):
         Every member's OOF predictions (NaN where a row has none).
     oof_rows_ : ndarray
         Rows on which weights were learned (where every member has an OOF prediction).
+    cheap_folds_ : {"all", "shared"}
+        The folds the cheap members ran (see ``cheap_folds``).
     task_log_ : DataFrame
         One row per member x fold (and refit) task: wall and CPU fit seconds, predict
         seconds, whether it came from the cache, and its error.

@@ -82,6 +82,7 @@ BLEND_KEYS = {
     "prune_threshold": float,
     "prune_tol": float,
     "expensive_folds": int,
+    "cheap_folds": str,
     "memory": str,
     "n_jobs": int,
     "verbose": int,
@@ -91,6 +92,7 @@ BLEND_KEYS = {
 BLEND_CHOICES = {
     "method": ("caruana", "nnls", "stacking", "mean"),
     "on_error": ("warn", "raise", "ignore"),
+    "cheap_folds": ("auto", "all", "shared"),
 }
 SECTIONS = {"data", "roles", "blend", "output", "members"}
 DATA_KEYS = {

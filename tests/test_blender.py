@@ -311,6 +311,79 @@ def test_expensive_members_fit_once_and_share_weighting_rows(friedman):
     assert Counting.fits == {"cheap": 5, "deep": 2}
 
 
+class NumericCounting(Counting):
+    """Counting that reads only the numeric columns of a DataFrame (text is left aside)."""
+
+    def fit(self, X, y):
+        return super().fit(X.select_dtypes("number"), y)
+
+    def predict(self, X):
+        return super().predict(X.select_dtypes("number"))
+
+
+class NumericExpensive(NumericCounting):
+    _blend_expensive = True
+
+
+def _text_table(n):
+    rng = np.random.default_rng(0)
+    words = np.array(["red", "soft", "cotton", "small", "vintage", "worn", "new", "blue"])
+    X = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": rng.normal(size=n),
+            "desc": [" ".join(rng.choice(words, 5)) for _ in range(n)],
+        }
+    )
+    return X, 2 * X["a"] - X["b"] + rng.normal(scale=0.5, size=n)
+
+
+def test_shared_cheap_folds_fit_only_the_holdout_and_the_refit(friedman):
+    X, y = friedman
+    members = [("cheap", Counting(tag="cheap")), ("deep", Expensive(tag="deep"))]
+    Counting.fits.clear()
+    blend = BlendRegressor(members, method="mean", cv=4, cheap_folds="shared", n_jobs=1)
+    blend.fit(X, y)
+    assert Counting.fits == {"cheap": 1 + 1, "deep": 1}
+    assert blend.cheap_folds_ == "shared"
+    holdout = blend.splits_[-1][1]
+    assert np.array_equal(np.sort(blend.oof_rows_), np.sort(holdout))
+    # no cheap out-of-fold prediction outside the holdout fold
+    assert np.isnan(np.delete(blend.oof_predictions_[:, 0, 0], holdout)).all()
+    # refit=False keeps the holdout fold model: one fit
+    Counting.fits.clear()
+    BlendRegressor(members, method="mean", cv=4, cheap_folds="shared", refit=False, n_jobs=1).fit(
+        X, y
+    )
+    assert Counting.fits == {"cheap": 1, "deep": 1}
+    # without an expensive member there is no holdout to share: every fold runs
+    Counting.fits.clear()
+    blend = BlendRegressor([("cheap", Counting(tag="cheap")), ("ridge", Ridge())], cv=4,
+                           cheap_folds="shared", n_jobs=1).fit(X, y)  # fmt: skip
+    assert Counting.fits == {"cheap": 4 + 1} and blend.cheap_folds_ == "all"
+
+
+@pytest.mark.parametrize(("rows", "expected"), [(4000, "shared"), (2000, "all")])
+def test_auto_cheap_folds_share_the_holdout_on_text_tables(rows, expected):
+    X, y = _text_table(rows)
+    members = [("cheap", NumericCounting(tag="cheap")), ("deep", NumericExpensive(tag="deep"))]
+    Counting.fits.clear()
+    blend = BlendRegressor(members, method="mean", cv=4, n_jobs=1).fit(X, y)
+    # 4,000 rows: a 1,000-row holdout to weight on; 2,000 rows: too few, every fold runs
+    assert blend.cheap_folds_ == expected
+    assert Counting.fits["cheap"] == (2 if expected == "shared" else 5)
+    # tabular columns only: the cheap members keep every fold
+    Counting.fits.clear()
+    blend = BlendRegressor(members, method="mean", cv=4, n_jobs=1).fit(X[["a", "b"]], y)
+    assert blend.cheap_folds_ == "all" and Counting.fits["cheap"] == 5
+
+
+def test_bad_cheap_folds_is_explained(friedman):
+    X, y = friedman
+    with pytest.raises(ValueError, match="cheap_folds must be one of"):
+        BlendRegressor(_members(), cheap_folds="some").fit(X, y)
+
+
 @pytest.mark.parametrize("method", ["nnls", "caruana"])
 def test_cheap_members_are_weighted_on_every_row_they_predict(friedman, method):
     from blend import weights as w
