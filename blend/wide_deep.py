@@ -263,14 +263,28 @@ class _WideDeepMixin:
     def _make_optimizer(self, steps_per_epoch: int = 1):
         keras = _keras()
         deep_optimizer = super()._make_optimizer(steps_per_epoch)
-        if self.wide_optimizer is None or not self.wide:
+        if not self.wide:
             return deep_optimizer
-        wide_optimizer = self._make_wide_optimizer()
+        if self.wide_optimizer is None:
+            if self.deep is None or self.wide_learning_rate is None:
+                return deep_optimizer
+            wide_optimizer = self._paced_wide_optimizer(deep_optimizer)
+        else:
+            wide_optimizer = self._make_wide_optimizer()
         if self.deep is None:
             return wide_optimizer
         wide_paths = f"({WIDE_LAYER}|{WIDE_DENSE_LAYER})/.*"
         routes = keras.optimizers.OptimizerMap(deep_optimizer, {wide_paths: wide_optimizer})
         return keras.optimizers.MultiOptimizer(routes)
+
+    def _paced_wide_optimizer(self, deep_optimizer):
+        """The deep optimizer's kind, without averaging, at ``wide_learning_rate``."""
+        config = {
+            **deep_optimizer.get_config(),
+            "learning_rate": self.wide_learning_rate,
+            "use_ema": False,
+        }
+        return type(deep_optimizer).from_config(config)
 
     def _make_wide_optimizer(self):
         keras = _keras()
@@ -416,11 +430,21 @@ _WIDE_PARAMS_DOC = """
         Add the leaf of each tree of an XGBoost model (fitted on the same rows first) as a
         wide feature (He et al. 2014).
     wide_optimizer : None, "ftrl", str, class or keras Optimizer, default=None
-        ``None``: ``optimizer`` trains the wide weights too. ``"ftrl"``: FTRL-Proximal with
-        ``wide_l1``/``wide_l2`` as its regularization (the paper's choice); other optimizers
-        get ``wide_l1``/``wide_l2`` as weight penalties. The deep part keeps ``optimizer``.
+        ``None``: ``optimizer`` trains the wide weights too (at ``wide_learning_rate``, when
+        given, through a copy of it). ``"ftrl"``: FTRL-Proximal with ``wide_l1``/``wide_l2``
+        as its regularization (the paper's choice); other optimizers get
+        ``wide_l1``/``wide_l2`` as weight penalties. The deep part keeps ``optimizer``.
     wide_learning_rate : float, optional
-        The wide optimizer's learning rate; FTRL defaults to ``min(0.2, 1/sqrt(n_fields))``.
+        The wide weights' learning rate; FTRL defaults to ``min(0.2, 1/sqrt(n_fields))``, the
+        others to ``learning_rate``. A slow wide rate keeps the wide part near its convex
+        start while the deep part learns what it leaves. That helps when the wide features
+        carry the true effects and hurts when they only approximate them. Joint model at
+        the default ``learning_rate=3e-3`` with ``wide_learning_rate=1e-5``, test RMSE
+        against the default:
+
+        - make_clothing(6000) without photos: 0.978, 0.942, 0.990 (three seeds);
+        - make_clothing(6000) with photos: 0.990, 1.012, 0.975, 0.997, 1.006 (five seeds);
+        - diamonds: worse (out-of-fold RMSE 0.090 -> 0.098 in the default blend).
     wide_l1 : float, default=0
         L1 penalty on the wide weights (FTRL: its L1 strength).
     wide_l2 : float or "auto", default="auto"

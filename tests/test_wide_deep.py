@@ -251,9 +251,41 @@ def test_ftrl_for_the_wide_part_and_adam_for_the_deep_part(tabular):
     hit = model.encoder_.wide.id_counts_ > 0
     assert (kernel[hit] != 0).any()  # FTRL trained the wide weights...
     assert (kernel[hit] == 0).any()  # ...and its L1 set some of them exactly to 0
+
+
+def test_wide_learning_rate_without_a_wide_optimizer(tabular):
+    import keras
+
+    from blend import WideDeepRegressor
+
+    X, y = tabular
+    X, y = X.iloc[:200], y[:200]
     # the default: one optimizer for both parts
-    single = WideDeepRegressor(crosses=None, **FAST).fit(X.iloc[:100], y[:100])
+    single = WideDeepRegressor(crosses=None, **FAST).fit(X, y)
     assert isinstance(single.model_.optimizer, keras.optimizers.Adam)
+    # a wide rate alone: a copy of the deep optimizer's kind trains the wide weights at it
+    paced = WideDeepRegressor(crosses=None, learning_rate=3e-3, wide_learning_rate=1e-5, **FAST)
+    optimizer = paced.fit(X, y).model_.optimizer
+    assert isinstance(optimizer, keras.optimizers.MultiOptimizer)
+    pairs = sorted(
+        (float(keras.ops.convert_to_numpy(o.learning_rate)), o) for o in optimizer.optimizers
+    )
+    (wide_rate, wide), (deep_rate, deep) = pairs
+    assert type(deep) is type(wide) is keras.optimizers.Adam
+    np.testing.assert_allclose([wide_rate, deep_rate], [1e-5, 3e-3], rtol=1e-6)
+    assert not wide.use_ema
+    # which variables it trains: the wide kernel moved less than at the deep rate
+    start = WideDeepRegressor(crosses=None, learning_rate=3e-3, **FAST)
+    start.set_params(epochs=1, learning_rate=1e-12)  # the convex start, same rows
+    begin = _wide_kernel(start.fit(X, y))
+    moved = np.abs(_wide_kernel(paced) - begin).max()
+    assert 0 < moved < np.abs(_wide_kernel(single) - begin).max() / 10
+
+
+def _wide_kernel(model):
+    import keras
+
+    return keras.ops.convert_to_numpy(model.model_.get_layer("wide_linear").kernel)
 
 
 # ---------------------------------------------------------------- classification, clone, pickle
