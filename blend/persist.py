@@ -566,7 +566,9 @@ class _Loader:
 def _load_keras(data: bytes, name: str) -> Any:
     if not data.startswith(b"PK"):
         raise UnsafeModelError(_not_format(name, data, "a .keras zip archive"))
-    import keras
+    from ._quiet_keras import import_keras
+
+    keras = import_keras()
 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "model.keras")

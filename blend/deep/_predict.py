@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .. import _quiet_keras  # noqa: F401 - Keras without TensorFlow start-up notices
+
+# isort: split
 import keras
 import numpy as np
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .. import _quiet_keras  # noqa: F401 - Keras without TensorFlow start-up notices
+
+# isort: split
 import keras
 from keras import layers
 

@@ -21,6 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from .. import _quiet_keras  # noqa: F401 - Keras without TensorFlow start-up notices
+
+# isort: split
 import keras
 from keras import layers
 

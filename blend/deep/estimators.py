@@ -46,9 +46,9 @@ _EMA_STEPS = 100
 
 
 def _keras():
-    import keras
+    from .._quiet_keras import import_keras
 
-    return keras
+    return import_keras()
 
 
 @contextlib.contextmanager

@@ -440,9 +440,9 @@ class InputEncoder:
 
 
 def _load_keras():
-    import keras
+    from .._quiet_keras import import_keras
 
-    return keras
+    return import_keras()
 
 
 def _make_dataset_class():
