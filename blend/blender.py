@@ -314,6 +314,7 @@ class _BaseBlend(_BaseComposition):
         prune_tol: float = 0.005,
         expensive_folds: int | None = 1,
         cheap_folds: str = "auto",
+        expensive_refit: bool = False,
         memory=None,
         n_jobs: int | None = None,
         verbose: int = 0,
@@ -335,6 +336,7 @@ class _BaseBlend(_BaseComposition):
         self.prune_tol = prune_tol
         self.expensive_folds = expensive_folds
         self.cheap_folds = cheap_folds
+        self.expensive_refit = expensive_refit
         self.memory = memory
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -477,12 +479,13 @@ class _BaseBlend(_BaseComposition):
         # With several workers the final refits start with the folds: run as a second stage,
         # its few long fits leave workers idle (the last fold's stragglers, then one refit
         # alone). A refit whose member ends with weight 0 is then wasted and discarded.
+        # Expensive members refit (expensive_refit=True) start with the folds too: their
+        # final fit does not depend on the weights, and it is the longest task.
         eager = self.refit and effective_n_jobs(self.n_jobs) > 1
-        if eager:
-            for m, (name, est) in enumerate(members):
-                if not expensive[m]:
-                    keys.append((name, None))
-                    tasks.append((est, X, y_members, None, None, classification, n_outputs, True))
+        for m, (name, est) in enumerate(members):
+            if (eager and not expensive[m]) or (expensive[m] and self.expensive_refit):
+                keys.append((name, None))
+                tasks.append((est, X, y_members, None, None, classification, n_outputs, True))
         # Longest tasks first: an expensive (deep) member's fold, queued behind every tree
         # fold, would start last and run alone while the other workers idle; a refit reads
         # every row, so it comes before the folds.
@@ -570,7 +573,7 @@ class _BaseBlend(_BaseComposition):
         for i in active_local:
             m = ok[i]
             name, est = members[m]
-            if self.refit and not expensive[m]:
+            if (self.refit and not expensive[m]) or (expensive[m] and self.expensive_refit):
                 refit_keys.append((name, None))
                 refit_tasks.append((est, X, y_members, None, None, classification, n_outputs, True))
             else:
@@ -580,15 +583,15 @@ class _BaseBlend(_BaseComposition):
                     if len(models) == 1
                     else FoldAverage(models, n_outputs if classification else None)
                 )
-        if eager:
-            done = [early_refits[name] for name, _ in refit_keys]
-            wasted = [res for name, res in early_refits.items() if (name, None) not in refit_keys]
-            for res in wasted:  # fits that ran, for members left without weight
-                info[res["key"][0]]["n_fits"] += 0 if res["cached"] else 1
-                info[res["key"][0]]["fit_seconds"] += res.get("fit_seconds", 0.0)
-        else:
-            done = self._run(func, refit_keys, refit_tasks, "refit")
-            log += [_log_row(res, "refit") for res in done]
+        pending = [(k, t) for k, t in zip(refit_keys, refit_tasks) if k[0] not in early_refits]
+        ran = self._run(func, [k for k, _ in pending], [t for _, t in pending], "refit")
+        log += [_log_row(res, "refit") for res in ran]
+        by_name = {**early_refits, **{k[0]: res for (k, _), res in zip(pending, ran)}}
+        done = [by_name[name] for name, _ in refit_keys]
+        wasted = [res for name, res in early_refits.items() if (name, None) not in refit_keys]
+        for res in wasted:  # fits that ran, for members left without weight
+            info[res["key"][0]]["n_fits"] += 0 if res["cached"] else 1
+            info[res["key"][0]]["fit_seconds"] += res.get("fit_seconds", 0.0)
         for key, res in zip(refit_keys, done):
             name = key[0]
             info[name]["fit_seconds"] += res.get("fit_seconds", 0.0) if not res["error"] else 0
@@ -1031,6 +1034,14 @@ class BlendRegressor(RegressorMixin, _BaseBlend):
         "shared" when text or image columns widen the table (there a cheap fold costs about
         as much as the network's holdout fit) and the holdout holds at least 1,000 rows,
         else "all". The choice made is ``cheap_folds_``.
+    expensive_refit : bool, default=False
+        Also fit each expensive member once on all rows, alongside the folds (it is the
+        longest task, so it starts first), and predict with that model instead of its fold
+        models; the weights are still learned on the fold models' holdout predictions. One
+        more fit of each expensive member for a final model that sees every row: on
+        make_clothing(10000) the network member went 0.2528 -> 0.2458 and the blend 0.2359
+        -> 0.2338 (1.169x the noise floor), with the fit 96 s -> 150 s (3.1x one fit of the
+        network instead of 2.1x).
     memory : str, path or joblib.Memory, default=None
         Cache of every member x fold result (resumable, incremental fits).
     n_jobs : int, default=None

@@ -83,6 +83,7 @@ BLEND_KEYS = {
     "prune_tol": float,
     "expensive_folds": int,
     "cheap_folds": str,
+    "expensive_refit": bool,
     "memory": str,
     "n_jobs": int,
     "verbose": int,

@@ -378,6 +378,23 @@ def test_auto_cheap_folds_share_the_holdout_on_text_tables(rows, expected):
     assert blend.cheap_folds_ == "all" and Counting.fits["cheap"] == 5
 
 
+def test_expensive_refit_fits_once_more_on_all_rows(friedman):
+    X, y = friedman
+    members = [("cheap", Counting(tag="cheap")), ("deep", Expensive(tag="deep", alpha=3.0))]
+    Counting.fits.clear()
+    blend = BlendRegressor(members, method="mean", cv=4, expensive_refit=True, n_jobs=1)
+    blend.fit(X, y)
+    assert Counting.fits == {"cheap": 4 + 1, "deep": 1 + 1}
+    # the final deep model is the one fit on every row, not the holdout fold's
+    final = dict(blend.members_)["deep"]
+    np.testing.assert_allclose(final.predict(X), Ridge(alpha=3.0).fit(X, y).predict(X))
+    # the weights still come from the holdout predictions
+    assert np.array_equal(np.sort(blend.oof_rows_), np.sort(blend.splits_[-1][1]))
+    assert blend.leaderboard_.set_index("member").loc["deep", "n_fits"] == 2
+    refits = blend.task_log_[blend.task_log_["stage"] == "refit"]
+    assert sorted(refits["member"]) == ["cheap", "deep"]
+
+
 def test_bad_cheap_folds_is_explained(friedman):
     X, y = friedman
     with pytest.raises(ValueError, match="cheap_folds must be one of"):
