@@ -86,6 +86,7 @@ __all__ = ["BlendClassifier", "BlendRegressor", "FoldAverage"]
 
 _METHODS = ("caruana", "nnls", "stacking", "mean")
 _CHEAP_FOLDS = ("auto", "all", "shared")
+_WORKER_RESTART = "A worker stopped while some jobs were given to the executor"
 # Shared (holdout) folds must hold this many rows before "auto" weights cheap members on them.
 _MIN_SHARED_ROWS = 1_000
 _REG_METRICS = {"rmse": "squared_error", "mse": "squared_error", "mae": "absolute_error"}
@@ -647,10 +648,15 @@ class _BaseBlend(_BaseComposition):
         calls = [delayed(_run_task)(func, k, a, self.on_error) for k, a in zip(keys, tasks)]
         results: list = []
         try:
-            gen = Parallel(n_jobs=self.n_jobs, return_as="generator")(calls)
-            for res in gen:
-                results.append(res)
-                self._progress(stage, len(results), len(tasks), res, start)
+            with warnings.catch_warnings():
+                # loky restarts a worker whose memory grew by 300 MB since its first task (its
+                # leak guard; TensorFlow and deep forests grow that much by design) and warns
+                # from its manager thread. The tasks go on in the new worker: not news.
+                warnings.filterwarnings("ignore", message=_WORKER_RESTART, category=UserWarning)
+                gen = Parallel(n_jobs=self.n_jobs, return_as="generator")(calls)
+                for res in gen:
+                    results.append(res)
+                    self._progress(stage, len(results), len(tasks), res, start)
         except Exception as exc:
             if not _is_worker_death(exc):
                 raise

@@ -395,6 +395,31 @@ def test_expensive_refit_fits_once_more_on_all_rows(friedman):
     assert sorted(refits["member"]) == ["cheap", "deep"]
 
 
+class WarnsLikeLoky(Counting):
+    """Emits loky's worker-restart warning (in-process with n_jobs=1, like its manager thread)."""
+
+    def fit(self, X, y):
+        warnings.warn(
+            "A worker stopped while some jobs were given to the executor. This can be caused "
+            "by a too short worker timeout or by a memory leak.",
+            UserWarning,
+            stacklevel=2,
+        )
+        return super().fit(X, y)
+
+
+def test_loky_worker_restart_warning_is_not_shown(friedman):
+    X, y = friedman
+    members = [("a", WarnsLikeLoky(tag="a")), ("ridge", Ridge())]
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        BlendRegressor(members, cv=3, n_jobs=1).fit(X, y)
+        warnings.warn("another warning still shows", UserWarning, stacklevel=1)
+    messages = [str(w.message) for w in seen]
+    assert not [m for m in messages if m.startswith("A worker stopped")]
+    assert "another warning still shows" in messages
+
+
 def test_bad_cheap_folds_is_explained(friedman):
     X, y = friedman
     with pytest.raises(ValueError, match="cheap_folds must be one of"):
