@@ -157,9 +157,15 @@ def test_wide_l2_auto_is_a_ridge_of_a_fixed_number_of_rows(joint, tabular):
     from blend.wide_deep import WIDE_PSEUDO_ROWS
 
     X, y = tabular
-    layer = joint.model_.get_layer("wide_linear")
     assert joint.get_params()["wide_l2"] == "auto"
-    assert np.isclose(layer.l2, WIDE_PSEUDO_ROWS / len(X))  # k rows' worth over the fit rows
+    # a joint model from its convex start: the start is the ridge of k rows' worth over the
+    # fit rows, and training adds no penalty on the wide weights alone
+    assert joint.model_.get_layer("wide_linear").l2 == 0.0
+    assert np.isclose(joint._init_l2(), WIDE_PSEUDO_ROWS / len(X))
+    # wide parts trained without that start keep the penalty
+    for params in ({"deep": None}, {"wide_init": "zeros"}):
+        model = WideDeepRegressor(crosses=None, **{**FAST, "epochs": 1, **params}).fit(X, y)
+        assert np.isclose(model.model_.get_layer("wide_linear").l2, WIDE_PSEUDO_ROWS / len(X))
     explicit = WideDeepRegressor(crosses=None, wide_l2=0.0, **{**FAST, "epochs": 1}).fit(X, y)
     assert explicit.model_.get_layer("wide_linear").l2 == 0.0
     ftrl = WideDeepRegressor(crosses=None, wide_optimizer="ftrl", **{**FAST, "epochs": 1})
