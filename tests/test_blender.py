@@ -488,6 +488,25 @@ def test_staged_weights_for_classifiers_blend_probabilities():
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
 
 
+def test_shared_cheap_folds_for_classifiers_with_string_labels():
+    X, y = make_classification(400, 8, n_informative=5, n_classes=3, random_state=0)
+    labels = np.array(["budget", "mid", "premium"])[y]
+    members = [
+        ("nb", GaussianNB()),
+        ("forest", RandomForestClassifier(30, random_state=0)),
+        ("deep", ExpensiveLogistic(max_iter=500)),
+    ]
+    blend = BlendClassifier(members, cv=4, cheap_folds="shared", n_jobs=1).fit(X, labels)
+    assert blend.cheap_folds_ == "shared"
+    holdout = blend.splits_[-1][1]
+    assert np.array_equal(np.sort(blend.oof_rows_), np.sort(holdout))
+    assert (blend.leaderboard_.set_index("member")["n_fits"] <= 2).all()
+    proba = blend.predict_proba(X[:5])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert set(blend.predict(X)) <= set(labels)
+    assert np.mean(blend.predict(X[holdout]) == labels[holdout]) > 0.6
+
+
 class CountingScaler(TransformerMixin, BaseEstimator):
     """Standardizes and counts its transforms (in-process)."""
 
