@@ -483,8 +483,10 @@ class _BaseBlend(_BaseComposition):
         # Expensive members refit (expensive_refit=True) start with the folds too: their
         # final fit does not depend on the weights, and it is the longest task.
         eager = self.refit and effective_n_jobs(self.n_jobs) > 1
+        # which members get a final fit on all rows (the others keep their fold models)
+        final_fit = [self.expensive_refit if costly else bool(self.refit) for costly in expensive]
         for m, (name, est) in enumerate(members):
-            if (eager and not expensive[m]) or (expensive[m] and self.expensive_refit):
+            if final_fit[m] and (eager or expensive[m]):
                 keys.append((name, None))
                 tasks.append((est, X, y_members, None, None, classification, n_outputs, True))
         # Longest tasks first: an expensive (deep) member's fold, queued behind every tree
@@ -574,7 +576,7 @@ class _BaseBlend(_BaseComposition):
         for i in active_local:
             m = ok[i]
             name, est = members[m]
-            if (self.refit and not expensive[m]) or (expensive[m] and self.expensive_refit):
+            if final_fit[m]:
                 refit_keys.append((name, None))
                 refit_tasks.append((est, X, y_members, None, None, classification, n_outputs, True))
             else:
@@ -720,13 +722,13 @@ class _BaseBlend(_BaseComposition):
         shared_rows = sum(len(test) for _, test in splits[-self.expensive_folds :])
         if shared_rows < _MIN_SHARED_ROWS or not isinstance(X, pd.DataFrame):
             return False
-        from .roles import resolve_roles
+        from .roles import resolve_roles, widens_features
 
         try:
             roles = resolve_roles(X, None)
         except (TypeError, ValueError):  # the members read the frame their own way
             return False
-        return any(role in ("text", "image") for role in roles.values())
+        return widens_features(roles)
 
     def _staged_weights(self, oof, kept, expensive, y, rows, metric) -> np.ndarray:
         """Weights for the kept members (indices into ``oof``), in two stages when it pays.

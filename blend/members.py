@@ -25,7 +25,7 @@ from sklearn.ensemble import (
 from ._boosting import EarlyStoppedXGBClassifier, EarlyStoppedXGBRegressor, default_xgb_params
 from ._validation import check_target, ensure_frame
 from .featurize import make_tree_pipeline
-from .roles import resolve_roles
+from .roles import resolve_roles, widens_features
 
 __all__ = ["default_members"]
 
@@ -269,7 +269,7 @@ def default_members(
             raise ValueError("task='classification' needs at least two classes in y.")
 
     # Text and images add hundreds of columns: use the faster boosting settings there.
-    wide = any(role in ("text", "image") for role in resolved.values())
+    wide = widens_features(resolved)
     deep = len(X) >= MIN_ROWS_DEEP
     members = []
     if not (wide and deep and has_catboost()):

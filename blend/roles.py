@@ -26,10 +26,19 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["IMAGE_EXTENSIONS", "ROLES", "image_source", "infer_roles", "resolve_roles"]
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "ROLES",
+    "image_source",
+    "infer_roles",
+    "resolve_roles",
+    "widens_features",
+]
 
 ROLES = ("numeric", "categorical", "text", "image", "ignore")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+# Roles whose columns become hundreds of features each (TF-IDF words, image descriptors).
+WIDE_ROLES = ("text", "image")
 
 # A string column whose values have at least this many words on average reads as free text.
 _TEXT_MIN_WORDS = 3.0
@@ -248,3 +257,8 @@ def resolve_roles(
 def columns_with(roles: Mapping[str, str], role: str) -> list[str]:
     """The columns of ``roles`` that carry ``role``, in order."""
     return [column for column, r in roles.items() if r == role]
+
+
+def widens_features(roles: Mapping[str, str]) -> bool:
+    """Whether text or image columns turn the table into hundreds of features per column."""
+    return any(role in WIDE_ROLES for role in roles.values())
