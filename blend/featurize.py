@@ -8,6 +8,7 @@ cannot read NaN).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -36,6 +37,8 @@ __all__ = ["MixedFeaturizer", "make_tree_pipeline"]
 
 _CATEGORICAL = ("ordinal", "onehot")
 _MISSING = ("keep", "impute")
+# Numeric columns with fewer distinct values (counts, flags, codes) take no part in ratios.
+_MIN_RATIO_LEVELS = 10
 
 
 # ----------------------------------------------------------------------------- column encoders
@@ -69,6 +72,58 @@ class _NumericColumn:
 
     def names(self) -> list[str]:
         return [self.column] + ([f"{self.column}__missing"] if self.indicator_ else [])
+
+
+class _NumericRatios:
+    """``a / b`` for every pair of the chosen numeric columns.
+
+    Trees split one feature at a time, so a ratio (a diamond's length over its width, a price
+    per square metre) costs them a staircase of splits; given directly it is one split. Zero
+    denominators and missing values give NaN, imputed by the ratio's median when imputing.
+    """
+
+    def __init__(self, columns: list[str], impute: bool) -> None:
+        self.columns = columns
+        self.impute = impute
+
+    def fit_transform(self, frame: pd.DataFrame) -> np.ndarray:
+        ratios = self._ratios(frame)
+        with warnings.catch_warnings():  # an all-NaN ratio has no median: it is filled with 0
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self.fill_ = np.nan_to_num(np.nanmedian(ratios, axis=0), nan=0.0)
+        return self._encode(ratios)
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        return self._encode(self._ratios(frame))
+
+    def _ratios(self, frame: pd.DataFrame) -> np.ndarray:
+        values = [numeric_values(frame[c], c) for c in self.columns]
+        pairs = [(a, b) for i, a in enumerate(values) for b in values[i + 1 :]]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios = np.column_stack([a / np.where(b == 0, np.nan, b) for a, b in pairs])
+        ratios[~(np.abs(ratios) <= np.finfo(np.float32).max)] = np.nan
+        return ratios
+
+    def _encode(self, ratios: np.ndarray) -> np.ndarray:
+        if self.impute:
+            ratios = np.where(np.isnan(ratios), self.fill_, ratios)
+        return ratios.astype(np.float32)
+
+    def names(self) -> list[str]:
+        cols = self.columns
+        return [f"{a}/{b}" for i, a in enumerate(cols) for b in cols[i + 1 :]]
+
+
+def ratio_sources(X: pd.DataFrame, roles: Mapping[str, str], limit: int) -> list[str]:
+    """The first ``limit`` numeric columns with at least 10 distinct values (counts and flags
+    make meaningless ratios), in the frame's order."""
+    chosen = []
+    for column, role in roles.items():
+        if len(chosen) >= limit:
+            break
+        if role == "numeric" and X[column].nunique(dropna=True) >= _MIN_RATIO_LEVELS:
+            chosen.append(column)
+    return chosen
 
 
 class _CategoryColumn:
@@ -225,6 +280,13 @@ class MixedFeaturizer(TransformerMixin, BaseEstimator):
         Reduce each text column's TF-IDF to this many SVD components (dense output).
     image_grid : int, default=4
         Side of the downsampled grayscale grid per image.
+    ratio_columns : int, default=0
+        Also output ``a/b`` for every pair among the first ``ratio_columns`` numeric columns
+        with at least 10 distinct values (``k`` columns give ``k(k-1)/2`` ratio features
+        named ``"a/b"``; a zero denominator gives NaN). Trees need many splits to express a
+        ratio; given directly, it is one. 0 (the default): no ratios. Ratios help on some
+        tables and hurt on others (see :func:`blend.default_members`, which blends a booster
+        with them beside one without).
     sparse_output : bool or "auto", default="auto"
         Return a CSR matrix; ``"auto"``: when some text column stays sparse. In sparse output
         every dense value (zeros and NaN included) is stored explicitly, so sparse-aware
@@ -240,6 +302,8 @@ class MixedFeaturizer(TransformerMixin, BaseEstimator):
         Input column names.
     n_features_in_ : int
         Number of input columns.
+    ratios_ : object or None
+        The fitted ratio block (its ``columns`` are the source columns), or None.
     feature_types_ : list of str
         ``"c"`` for ordinal categorical codes and ``"q"`` for everything else, in output order
         (XGBoost's ``feature_types``).
@@ -267,6 +331,7 @@ class MixedFeaturizer(TransformerMixin, BaseEstimator):
         text_max_chars: int = 300,
         text_svd_components: int | None = None,
         image_grid: int = 4,
+        ratio_columns: int = 0,
         sparse_output: bool | str = "auto",
         random_state: int | None = None,
     ) -> None:
@@ -278,6 +343,7 @@ class MixedFeaturizer(TransformerMixin, BaseEstimator):
         self.text_max_chars = text_max_chars
         self.text_svd_components = text_svd_components
         self.image_grid = image_grid
+        self.ratio_columns = ratio_columns
         self.sparse_output = sparse_output
         self.random_state = random_state
 
@@ -296,7 +362,7 @@ class MixedFeaturizer(TransformerMixin, BaseEstimator):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        for name in ("text_max_words", "text_max_chars"):
+        for name in ("text_max_words", "text_max_chars", "ratio_columns"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}.")
@@ -344,6 +410,12 @@ class MixedFeaturizer(TransformerMixin, BaseEstimator):
             )
         self.encoders_ = [self._encoder(column, role) for column, role in used]
         blocks = [enc.fit_transform(X[enc.column]) for enc in self.encoders_]
+        sources = ratio_sources(X, self.roles_, self.ratio_columns)
+        self.ratios_ = (
+            _NumericRatios(sources, self.missing == "impute") if len(sources) >= 2 else None
+        )
+        if self.ratios_ is not None:
+            blocks.append(self.ratios_.fit_transform(X))
         self._columns = [column for column, _ in used]
         self.sparse_output_ = (
             any(sp.issparse(b) and enc_role == "text" for b, (_, enc_role) in zip(blocks, used))
@@ -356,6 +428,9 @@ class MixedFeaturizer(TransformerMixin, BaseEstimator):
             names += enc_names
             ordinal = role == "categorical" and self.categorical == "ordinal"
             types += ["c" if ordinal else "q"] * len(enc_names)
+        if self.ratios_ is not None:
+            names += self.ratios_.names()
+            types += ["q"] * len(self.ratios_.names())
         self._names_out = np.asarray(names, dtype=object)
         self.feature_types_ = types
         return self._stack(blocks)
@@ -371,7 +446,10 @@ class MixedFeaturizer(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "encoders_")
         X = ensure_frame(X, self.feature_names_in_)
         check_columns(X, self._columns, who="the MixedFeaturizer")
-        return self._stack([enc.transform(X[enc.column]) for enc in self.encoders_])
+        blocks = [enc.transform(X[enc.column]) for enc in self.encoders_]
+        if self.ratios_ is not None:
+            blocks.append(self.ratios_.transform(X))
+        return self._stack(blocks)
 
     def _stack(self, blocks: list) -> np.ndarray | sp.csr_matrix:
         if self.sparse_output_:
@@ -419,7 +497,9 @@ def _reads_sparse_text(estimator: BaseEstimator) -> bool:
     return isinstance(final, _NativeBooster) and not final._is_classifier
 
 
-def featurizer_for(estimator: BaseEstimator, roles: Mapping[str, str] | None = None):
+def featurizer_for(
+    estimator: BaseEstimator, roles: Mapping[str, str] | None = None, *, ratio_columns: int = 0
+):
     """A :class:`MixedFeaturizer` configured for the model ``estimator``.
 
     XGBoost and the LightGBM/CatBoost regressors get sparse output with NaN kept; other models
@@ -428,7 +508,7 @@ def featurizer_for(estimator: BaseEstimator, roles: Mapping[str, str] | None = N
     with the number of columns.
     """
     if _reads_sparse_text(estimator):
-        return MixedFeaturizer(roles=roles, sparse_output="auto")
+        return MixedFeaturizer(roles=roles, ratio_columns=ratio_columns, sparse_output="auto")
     tags = _final_model(estimator).__sklearn_tags__()
     allow_nan = tags.input_tags.allow_nan
     return MixedFeaturizer(
@@ -438,13 +518,14 @@ def featurizer_for(estimator: BaseEstimator, roles: Mapping[str, str] | None = N
         text_max_words=1000,
         text_max_chars=0,
         text_svd_components=64,
+        ratio_columns=ratio_columns,
         sparse_output=False,
         random_state=getattr(estimator, "random_state", None),
     )
 
 
 def make_tree_pipeline(
-    estimator: BaseEstimator, roles: Mapping[str, str] | None = None
+    estimator: BaseEstimator, roles: Mapping[str, str] | None = None, *, ratio_columns: int = 0
 ) -> Pipeline:
     """Put a :class:`MixedFeaturizer` configured for ``estimator`` in front of it.
 
@@ -456,6 +537,8 @@ def make_tree_pipeline(
         by SVD), or any other estimator (dense, imputed, one-hot categories). It is cloned.
     roles : dict, optional
         ``{column: role}`` overrides passed to the featurizer.
+    ratio_columns : int, default=0
+        Passed to the featurizer: pairwise ratios among this many numeric columns.
 
     Returns
     -------
@@ -476,4 +559,5 @@ def make_tree_pipeline(
         raise TypeError(
             f"estimator must be a scikit-learn style estimator, got {type(estimator).__name__}."
         )
-    return Pipeline([("features", featurizer_for(estimator, roles)), ("model", clone(estimator))])
+    features = featurizer_for(estimator, roles, ratio_columns=ratio_columns)
+    return Pipeline([("features", features), ("model", clone(estimator))])

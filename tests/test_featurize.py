@@ -310,6 +310,8 @@ def test_non_numeric_value_in_numeric_column_raises_naming_it():
         {"text_max_words": -1},
         {"text_svd_components": 0},
         {"image_grid": 0},
+        {"ratio_columns": -1},
+        {"ratio_columns": 2.5},
     ],
 )
 def test_bad_parameters_raise(params):
@@ -328,6 +330,68 @@ def test_transform_before_fit_raises():
 
     with pytest.raises(NotFittedError):
         MixedFeaturizer().transform(small_frame())
+
+
+def ratio_frame():
+    rng = np.random.default_rng(0)
+    a = rng.uniform(1, 5, size=40)
+    b = rng.uniform(1, 5, size=40)
+    b[3], b[5] = 0.0, np.nan
+    return pd.DataFrame(
+        {
+            "a": a,
+            "flag": rng.integers(0, 2, size=40),  # a flag: too few levels for a ratio
+            "b": b,
+            "c": rng.normal(size=40),
+            "cat": pd.Categorical(rng.choice(["x", "y"], size=40)),
+        }
+    )
+
+
+def test_ratios_of_numeric_columns_are_named_and_exact():
+    X = ratio_frame()
+    original = X.copy()
+    features = MixedFeaturizer(ratio_columns=2).fit(X)
+    names = list(features.get_feature_names_out())
+    # the first two numeric columns with 10+ levels: "flag" is skipped, "c" is beyond the limit
+    assert names == ["a", "flag", "b", "c", "cat", "a/b"]
+    assert features.ratios_.columns == ["a", "b"]
+    assert features.feature_types_[-1] == "q"
+    out = features.transform(X)
+    expected = (X["a"] / X["b"]).to_numpy()
+    keep = np.isfinite(expected)
+    np.testing.assert_allclose(out[keep, -1], expected[keep], rtol=1e-6)
+    assert np.isnan(out[3, -1]) and np.isnan(out[5, -1])  # zero and missing denominators
+    pd.testing.assert_frame_equal(X, original)
+    every = MixedFeaturizer(ratio_columns=10).fit(X)
+    assert list(every.get_feature_names_out())[-3:] == ["a/b", "a/c", "b/c"]
+
+
+def test_imputed_ratios_use_the_training_median_and_few_columns_give_none():
+    X = ratio_frame()
+    features = MixedFeaturizer(ratio_columns=2, missing="impute").fit(X)
+    ratios = (X["a"] / X["b"].where(X["b"] != 0)).to_numpy()
+    median = np.nanmedian(ratios)
+    new = X.iloc[[3, 5, 0]]
+    out = features.transform(new)[:, -1]
+    np.testing.assert_allclose(out, [median, median, ratios[0]], rtol=1e-6)
+    assert MixedFeaturizer(ratio_columns=1).fit(X).ratios_ is None  # a ratio needs two
+    assert MixedFeaturizer().fit(X).ratios_ is None  # off by default
+    with_ratios = MixedFeaturizer(ratio_columns=3).fit(X)
+    assert pickle.loads(pickle.dumps(with_ratios)).transform(X).shape[1] == 5 + 3
+
+
+def test_ratios_let_a_booster_learn_a_ratio_target():
+    """A target that is a ratio: one split per step on a/b, a staircase on a and b."""
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"a": rng.uniform(1, 10, 600), "b": rng.uniform(1, 10, 600)})
+    y = X["a"] / X["b"]
+    model = EarlyStoppedXGBRegressor(random_state=0)
+    scores = []
+    for ratio_columns in (0, 2):
+        pipe = make_tree_pipeline(model, ratio_columns=ratio_columns).fit(X[:400], y[:400])
+        scores.append(np.sqrt(np.mean((pipe.predict(X[400:]) - y[400:]) ** 2)))
+    assert scores[1] < 0.3 * scores[0], scores
 
 
 # ----------------------------------------------------------------------------- pipelines

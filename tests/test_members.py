@@ -148,3 +148,28 @@ def test_large_tables_keep_one_forest():
     small = dict(default_members(big.iloc[:1000], random_state=0))
     assert "random_forest" in small and "extra_trees" in small
     assert small["extra_trees"][-1].n_estimators == FOREST_TREES > LARGE_FOREST_TREES
+
+
+def test_ratio_booster_joins_numeric_tables_only(clothing_small):
+    from blend.members import MAX_RATIO_COLUMNS
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {
+            "length": rng.uniform(1, 5, 300),
+            "width": rng.uniform(1, 5, 300),
+            "rooms": rng.integers(1, 4, 300),  # a count: no ratios with it
+            "kind": pd.Categorical(rng.choice(["a", "b"], 300)),
+        }
+    )
+    library = dict(default_members(X, random_state=0))
+    assert names(default_members(X))[:2] == ["xgboost", "xgboost_ratios"]
+    ratios = library["xgboost_ratios"]
+    assert ratios[0].ratio_columns == MAX_RATIO_COLUMNS
+    assert library["xgboost"][0].ratio_columns == 0
+    ratios.fit(X, X["length"] / X["width"])
+    assert ratios[0].ratios_.columns == ["length", "width"]
+    # one continuous column, or text and images widening the matrix: no ratio member
+    assert "xgboost_ratios" not in names(default_members(X.drop(columns="width")))
+    clothing, _, _ = clothing_small
+    assert "xgboost_ratios" not in names(default_members(clothing))
