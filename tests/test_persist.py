@@ -137,6 +137,17 @@ def test_tree_and_xgboost_pipelines_round_trip(data, rf_pipeline, xgb_pipeline, 
     assert loaded[-1].get_params()["n_estimators"] == 8
 
 
+def test_ratio_featurizer_round_trips(data, tmp_path):
+    """The default library's xgboost_ratios member: featurizer with a fitted ratio block."""
+    xgboost = pytest.importorskip("xgboost")
+    X, y = data
+    model = xgboost.XGBRegressor(n_estimators=8, max_depth=3, random_state=0)
+    pipeline = blend.make_tree_pipeline(model, ratio_columns=2).fit(X, y)
+    loaded, _ = _roundtrip(pipeline, tmp_path)
+    assert list(loaded[0].get_feature_names_out())[-1] == "a/b"
+    assert np.array_equal(loaded.predict(X), pipeline.predict(X))
+
+
 def test_keras_holder_round_trip_and_user_object_untouched(keras_model, tmp_path):
     holder = _keras_holder(keras_model)
     before = dict(vars(holder))
