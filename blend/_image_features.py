@@ -37,6 +37,8 @@ _FOREGROUND_THRESHOLD = 0.12
 # A patch counts toward blemish_area when its departure exceeds the typical patch's by this
 # fraction of the pixel range.
 _BLEMISH_MARGIN = 0.05
+# Added to a pixel's channel sum (as a fraction of the pixel range) before taking shares.
+_CHROMA_OFFSET = 0.25
 _CHUNK = 1024
 
 
@@ -67,6 +69,8 @@ def image_descriptor_names(shape: tuple[int, int, int], grid: int) -> list[str]:
     if len(channels) == 3:
         names += ["fg_chroma_mean"]
     names += ["blemish_peak", "blemish_dark", "blemish_bright", "blemish_area"]
+    if len(channels) == 3:
+        names += ["blemish_hue"]
     return names
 
 
@@ -219,7 +223,8 @@ def _row_median(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
 
 def _blemishes(x: np.ndarray, mask: np.ndarray, scale: float) -> list[np.ndarray]:
-    """Peak, darkest and brightest local departure of the object from its median colour.
+    """Peak, darkest and brightest local departure of the object from its median colour,
+    the share of departing windows and, for colour images, the peak departure in hue.
 
     ``x`` is ``(n, C, H, W)``, ``mask`` the ``(n, H, W)`` foreground. Departures are averaged
     over windows fully inside the object, then compared with the median window: a pattern
@@ -243,12 +248,23 @@ def _blemishes(x: np.ndarray, mask: np.ndarray, scale: float) -> list[np.ndarray
         return np.where(some, pick(np.where(flat_inside, values, fill), axis=1), 0.0)
 
     area = (flat_inside & (peak > typical[:, None] + _BLEMISH_MARGIN)).sum(axis=1)
-    return [
+    found = [
         extreme(peak, -np.inf, np.max) - np.where(some, typical, 0.0),
         np.where(some, typical_light, 0.0) - extreme(light, np.inf, np.min),
         extreme(light, -np.inf, np.max) - np.where(some, typical_light, 0.0),
         area / np.maximum(flat_inside.sum(axis=1), 1),
     ]
+    if channels == 3:
+        # Chromaticity (each channel's share of the brightness) ignores shading and a print in
+        # a darker shade of the same dye, which fool the departures above; a stain or a patch
+        # of another material changes it. The offset keeps near-black pixels from swinging it.
+        chroma = x / (x.sum(axis=1, keepdims=True) + np.float32(_CHROMA_OFFSET * scale))
+        flat = chroma.reshape(n * channels, -1)
+        typical_chroma = _row_median(flat, flat_mask).reshape(n, channels, 1, 1)
+        hue = _box_mean(np.abs(chroma - typical_chroma).max(axis=1) * mask, k).reshape(n, -1)
+        typical_hue = _row_median(hue, flat_inside)
+        found.append(extreme(hue, -np.inf, np.max) - np.where(some, typical_hue, 0.0))
+    return found
 
 
 def _band_matrix(band: np.ndarray) -> np.ndarray:

@@ -184,6 +184,31 @@ def test_blemish_descriptors_single_out_a_local_spot_not_a_pattern():
     assert feats["blemish_area"][2] > 0 == feats["blemish_area"][0]
 
 
+def test_hue_blemish_sees_a_stain_of_another_colour_not_a_darker_print():
+    """A print in a darker shade of the dye and a soft shadow keep the hue; a stain does not."""
+    size = 32
+    yy, xx = np.mgrid[0:size, 0:size]
+    photo = np.full((size, size, 3), 235, dtype=np.uint8)
+    shirt = (abs(yy - 16) < 12) & (abs(xx - 16) < 10)
+    photo[shirt] = (190, 150, 60)
+    printed = photo.copy()
+    blob = (yy - 15) ** 2 + (xx - 17) ** 2 < 9
+    printed[shirt & blob] = (95, 75, 30)  # the same dye at half strength, a spot-sized print
+    stained = photo.copy()
+    stained[blob] = (60, 90, 160)  # a blue spot on the mustard shirt
+    shaded = photo.copy()
+    shaded[shirt & (xx > 16)] = (152, 120, 48)  # a shadow over half of the shirt
+    batch = np.stack([photo, printed, stained, shaded])
+    names = image_descriptor_names(batch.shape[1:], 4)
+    feats = dict(zip(names, image_descriptors(batch, 4).T))
+    hue, peak = feats["blemish_hue"], feats["blemish_peak"]
+    # the brightness departure rates the print like the stain; the hue tells them apart
+    assert peak[1] > 0.5 * peak[2] > 0.05
+    assert hue[0] < 0.01 and hue[2] > 0.1 and hue[2] > 4 * max(hue[1], hue[3])
+    gray = image_descriptor_names((32, 32, 1), 4)
+    assert "blemish_hue" not in gray and "blemish_peak" in gray
+
+
 def test_image_paths_and_arrays_give_identical_features(clothing_paths):
     X, _, _ = clothing_paths
     arrays = X.copy()
