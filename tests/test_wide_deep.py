@@ -358,12 +358,14 @@ def test_image_descriptors_feed_the_wide_part(clothing_small, tmp_path):
     assert (importance["kind"] == "image").sum() == len(wide.dense_names_)
     weights = model.wide_weights()
     assert set(weights.loc[weights["kind"] == "image", "level"]) == {"per std"}
-    # the joint model trains both blocks; by default the photos go to the deep part only
+    # the joint model trains both blocks
     joint = WideDeepRegressor(crosses=None, wide_images=True, **FAST).fit(X, y)
     assert "wide_dense" in joint.encoder_.transform(X.iloc[:2])
     loaded = blend.load(blend.save(joint, tmp_path / "images.blend"))
     np.testing.assert_allclose(loaded.predict(X.iloc[:5]), joint.predict(X.iloc[:5]), rtol=1e-6)
-    plain = WideDeepRegressor(crosses=None, **{**FROZEN, "deep": None})  # the default: off
+    default = WideDeepRegressor(crosses=None, **{**FROZEN, "deep": None})  # the default: on
+    assert default.fit(X, y).encoder_.wide.dense_names_ == wide.dense_names_
+    plain = WideDeepRegressor(crosses=None, wide_images=False, **{**FROZEN, "deep": None})
     assert not plain.fit(X, y).encoder_.wide.dense_names_
     with pytest.raises(ValueError, match="wide_images must be True or False"):
         WideDeepRegressor(wide_images="yes", **FAST).fit(X, y)
