@@ -234,6 +234,47 @@ class _ImageColumn:
         return [f"{self.column}__{name}" for name in names]
 
 
+class _ImageViews:
+    """The largest blemish descriptors over image columns of one shape (views of one item).
+
+    A stain on either the front or the back photo lowers the price alike; a tree needs two
+    splits, on two columns, to say "on either", and finds it late. The elementwise maximum
+    says it in one column. Computed from the image columns' own blocks, so it costs nothing.
+    """
+
+    def __init__(self, positions: list[int], columns: list[str], descriptors: list[int],
+                 names: list[str]) -> None:  # fmt: skip
+        self.positions = positions  # the image columns' blocks among the encoders' blocks
+        self.columns = columns
+        self.descriptors = descriptors  # indexes of the blemish descriptors in each block
+        self.descriptor_names = names
+
+    def combine(self, blocks: list) -> np.ndarray:
+        picked = [np.asarray(blocks[i])[:, self.descriptors] for i in self.positions]
+        return np.maximum.reduce(picked).astype(np.float32)
+
+    def names(self) -> list[str]:
+        views = "|".join(self.columns)
+        return [f"{views}__max_{name}" for name in self.descriptor_names]
+
+
+def _image_views(encoders: list) -> list[_ImageViews]:
+    """One :class:`_ImageViews` per shape shared by two or more image columns."""
+    by_shape: dict[tuple, list[int]] = {}
+    for i, enc in enumerate(encoders):
+        if isinstance(enc, _ImageColumn):
+            by_shape.setdefault(tuple(enc.shape_), []).append(i)
+    views = []
+    for shape, positions in by_shape.items():
+        if len(positions) < 2:
+            continue
+        names = image_descriptor_names(shape, encoders[positions[0]].grid)
+        picked = [j for j, name in enumerate(names) if name.startswith("blemish_")]
+        columns = [encoders[i].column for i in positions]
+        views.append(_ImageViews(positions, columns, picked, [names[j] for j in picked]))
+    return views
+
+
 # ----------------------------------------------------------------------------- the featurizer
 
 
@@ -257,6 +298,10 @@ class MixedFeaturizer(TransformerMixin, BaseEstimator):
       histograms, a downsampled grayscale grid, gradient-orientation histograms,
       high-frequency and Fourier-band energy, foreground statistics), identical for array
       cells and image files. Array images must have the shape seen in fit; files are resized.
+      Image columns of one shape are taken as views of one item (front and back photos):
+      the largest value of each blemish descriptor over them is added as well
+      (``"photo_front|photo_back__max_blemish_hue"``), so "a stain on any photo" is one
+      feature.
 
     Columns are selected by name, so reordered or extra columns at transform are fine;
     missing ones raise a ``ValueError``.
@@ -302,6 +347,8 @@ class MixedFeaturizer(TransformerMixin, BaseEstimator):
         Input column names.
     n_features_in_ : int
         Number of input columns.
+    image_views_ : list
+        One entry per image shape shared by several image columns (their ``columns``).
     ratios_ : object or None
         The fitted ratio block (its ``columns`` are the source columns), or None.
     feature_types_ : list of str
@@ -410,6 +457,8 @@ class MixedFeaturizer(TransformerMixin, BaseEstimator):
             )
         self.encoders_ = [self._encoder(column, role) for column, role in used]
         blocks = [enc.fit_transform(X[enc.column]) for enc in self.encoders_]
+        self.image_views_ = _image_views(self.encoders_)
+        blocks += [views.combine(blocks) for views in self.image_views_]
         sources = ratio_sources(X, self.roles_, self.ratio_columns)
         self.ratios_ = (
             _NumericRatios(sources, self.missing == "impute") if len(sources) >= 2 else None
@@ -428,6 +477,9 @@ class MixedFeaturizer(TransformerMixin, BaseEstimator):
             names += enc_names
             ordinal = role == "categorical" and self.categorical == "ordinal"
             types += ["c" if ordinal else "q"] * len(enc_names)
+        for views in self.image_views_:
+            names += views.names()
+            types += ["q"] * len(views.names())
         if self.ratios_ is not None:
             names += self.ratios_.names()
             types += ["q"] * len(self.ratios_.names())
@@ -447,6 +499,7 @@ class MixedFeaturizer(TransformerMixin, BaseEstimator):
         X = ensure_frame(X, self.feature_names_in_)
         check_columns(X, self._columns, who="the MixedFeaturizer")
         blocks = [enc.transform(X[enc.column]) for enc in self.encoders_]
+        blocks += [views.combine(blocks) for views in self.image_views_]
         if self.ratios_ is not None:
             blocks.append(self.ratios_.transform(X))
         return self._stack(blocks)
@@ -459,7 +512,8 @@ class MixedFeaturizer(TransformerMixin, BaseEstimator):
         return np.hstack(parts).astype(np.float32, copy=False)
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
-        """Output feature names, each prefixed by (or equal to) its source column."""
+        """Output feature names, each prefixed by (or equal to) its source column; ratios are
+        ``"a/b"`` and the largest blemish over image views ``"a|b__max_<descriptor>"``."""
         check_is_fitted(self, "encoders_")
         return self._names_out.copy()
 

@@ -143,9 +143,10 @@ def test_image_descriptors_are_finite_and_named(clothing_small):
     out = features.fit_transform(X)
     names = list(features.get_feature_names_out())
     per_image = len(image_descriptor_names((32, 32, 3), 4))
-    assert out.shape == (len(X), 2 * per_image) and len(names) == out.shape[1]
+    blemishes = sum(n.startswith("blemish_") for n in image_descriptor_names((32, 32, 3), 4))
+    assert out.shape == (len(X), 2 * per_image + blemishes) and len(names) == out.shape[1]
     assert np.isfinite(out).all()
-    assert names[0].startswith("photo_front__") and names[-1].startswith("photo_back__")
+    assert names[0].startswith("photo_front__") and names[-1].startswith("photo_front|photo_back")
 
 
 def test_image_descriptors_see_pattern_and_wear():
@@ -209,6 +210,38 @@ def test_hue_blemish_sees_a_stain_of_another_colour_not_a_darker_print():
     assert "blemish_hue" not in gray and "blemish_peak" in gray
 
 
+def test_same_shaped_image_columns_add_the_largest_blemish_over_views():
+    """A stain on either photo is one feature: the maximum over the views of each blemish."""
+    rng = np.random.default_rng(0)
+    size = 32
+    yy, xx = np.mgrid[0:size, 0:size]
+    plain = np.full((size, size, 3), 235, dtype=np.uint8)
+    plain[(abs(yy - 16) < 12) & (abs(xx - 16) < 10)] = (60, 90, 160)
+    stained = plain.copy()
+    stained[(yy - 15) ** 2 + (xx - 17) ** 2 < 9] = (90, 60, 30)
+    side = rng.integers(0, 3, size=12)  # 0: clean, 1: stain in front, 2: stain at the back
+    X = pd.DataFrame(
+        {
+            "front": [stained if s == 1 else plain for s in side],
+            "back": [stained if s == 2 else plain for s in side],
+            "thumb": [plain[::4, ::4] for _ in side],  # another shape: not a view of these
+            "price": rng.normal(size=12),
+        }
+    )
+    features = MixedFeaturizer().fit(X)
+    names = list(features.get_feature_names_out())
+    assert [v.columns for v in features.image_views_] == [["front", "back"]]
+    out = features.transform(X)
+    hue = out[:, names.index("front|back__max_blemish_hue")]
+    front = out[:, names.index("front__blemish_hue")]
+    back = out[:, names.index("back__blemish_hue")]
+    np.testing.assert_array_equal(hue, np.maximum(front, back))
+    assert (hue[side > 0] > 0.1).all() and (hue[side == 0] < 0.01).all()
+    assert not any(n.startswith("thumb|") or "|thumb" in n for n in names)
+    one = MixedFeaturizer().fit(X.drop(columns="back"))
+    assert one.image_views_ == [] and not any("__max_" in n for n in one.get_feature_names_out())
+
+
 def test_image_paths_and_arrays_give_identical_features(clothing_paths):
     X, _, _ = clothing_paths
     arrays = X.copy()
@@ -253,7 +286,10 @@ def test_feature_names_name_their_source_column(clothing_small):
     assert len(names) == features.transform(X.head(3)).shape[1]
     assert len(set(names)) == len(names)
     used = [c for c, r in features.roles_.items() if r != "ignore"]
-    assert all(any(n == c or n.startswith(f"{c}__") for c in used) for n in names)
+    views = "photo_front|photo_back__max_"  # the largest blemish over the two photos
+    assert all(any(n == c or n.startswith(f"{c}__") for c in used) or n.startswith(views)
+               for n in names)  # fmt: skip
+    assert sum(n.startswith(views) for n in names) == 5
 
 
 def test_reordered_and_extra_columns_are_fine_missing_ones_raise():
