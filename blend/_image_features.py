@@ -247,11 +247,15 @@ def _blemishes(x: np.ndarray, mask: np.ndarray, scale: float) -> list[np.ndarray
     def extreme(values: np.ndarray, fill: float, pick) -> np.ndarray:
         return np.where(some, pick(np.where(flat_inside, values, fill), axis=1), 0.0)
 
+    def rise(values: np.ndarray, typical_value: np.ndarray) -> np.ndarray:
+        """The highest window above the typical one."""
+        return extreme(values, -np.inf, np.max) - np.where(some, typical_value, 0.0)
+
     area = (flat_inside & (peak > typical[:, None] + _BLEMISH_MARGIN)).sum(axis=1)
     found = [
-        extreme(peak, -np.inf, np.max) - np.where(some, typical, 0.0),
+        rise(peak, typical),
         np.where(some, typical_light, 0.0) - extreme(light, np.inf, np.min),
-        extreme(light, -np.inf, np.max) - np.where(some, typical_light, 0.0),
+        rise(light, typical_light),
         area / np.maximum(flat_inside.sum(axis=1), 1),
     ]
     if channels == 3:
@@ -262,8 +266,7 @@ def _blemishes(x: np.ndarray, mask: np.ndarray, scale: float) -> list[np.ndarray
         flat = chroma.reshape(n * channels, -1)
         typical_chroma = _row_median(flat, flat_mask).reshape(n, channels, 1, 1)
         hue = _box_mean(np.abs(chroma - typical_chroma).max(axis=1) * mask, k).reshape(n, -1)
-        typical_hue = _row_median(hue, flat_inside)
-        found.append(extreme(hue, -np.inf, np.max) - np.where(some, typical_hue, 0.0))
+        found.append(rise(hue, _row_median(hue, flat_inside)))
     return found
 
 

@@ -103,7 +103,11 @@ def numeric_values(series: pd.Series, column: str) -> np.ndarray:
                 "Clean the column, or give it the role 'categorical' or 'text'."
             )
         values = converted.to_numpy(dtype="float64", na_value=np.nan)
-    values = values.copy()
+    return beyond_float32_as_missing(values.copy())
+
+
+def beyond_float32_as_missing(values: np.ndarray) -> np.ndarray:
+    """Set inf and magnitudes beyond float32's range to NaN, in place; return ``values``."""
     with np.errstate(invalid="ignore"):
         values[~(np.abs(values) <= _FLOAT32_MAX)] = np.nan
     return values

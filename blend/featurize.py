@@ -23,6 +23,7 @@ from ._gbm import _NativeBooster
 from ._image_features import image_descriptor_names, image_descriptors, image_scale
 from ._text_features import TextEncoder, dense_to_csr
 from ._validation import (
+    beyond_float32_as_missing,
     category_values,
     check_columns,
     ensure_frame,
@@ -101,8 +102,7 @@ class _NumericRatios:
         pairs = [(a, b) for i, a in enumerate(values) for b in values[i + 1 :]]
         with np.errstate(divide="ignore", invalid="ignore"):
             ratios = np.column_stack([a / np.where(b == 0, np.nan, b) for a, b in pairs])
-        ratios[~(np.abs(ratios) <= np.finfo(np.float32).max)] = np.nan
-        return ratios
+        return beyond_float32_as_missing(ratios)
 
     def _encode(self, ratios: np.ndarray) -> np.ndarray:
         if self.impute:

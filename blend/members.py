@@ -160,11 +160,11 @@ def _deep_member(
     training, no extra penalty on the wide weights after that start, the image descriptors
     in its wide part) beats the same graph alone on make_clothing(6000): 0.964x without
     photos (0.923, 0.992, 0.976) and 0.941x with photos (0.954, 0.961, 0.955, 0.964, 0.869).
-    In an earlier default blend on make_clothing(10000)
-    it matched the graph (0.2357 vs 0.2355) in 569 s of fit against 691 s: it early-stops
-    sooner. On diamonds the joint model scores 0.0880 (mean of four seeds), the graph alone
-    0.0877 (one seed, an earlier session). A table with no categorical or numeric column
-    gives the wide part nothing to read: there the plain graph.
+    In an earlier default blend on make_clothing(10000) it matched the graph (0.2357 vs
+    0.2355) in 569 s of fit against 691 s: it early-stops sooner. On diamonds the joint
+    model scores 0.0880 (mean of four seeds), the graph alone 0.0877 (one seed, an earlier
+    session). A table with no categorical or numeric column gives the wide part nothing to
+    read: there the plain graph.
     """
     try:
         from .deep.estimators import KerasGraphClassifier, KerasGraphRegressor
