@@ -27,6 +27,7 @@ _LAZY = {
     "WideLinearRegressor": ".linear",
     "WideLinearClassifier": ".linear",
     "LinearBoostRegressor": ".linear_boost",
+    "AdditiveBoostRegressor": ".additive_boost",
     "LinearBoostClassifier": ".linear_boost",
     "BlendRegressor": ".blender",
     "BlendClassifier": ".blender",
@@ -53,6 +54,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from . import datasets, diversity
+    from .additive_boost import AdditiveBoostRegressor
     from .blender import BlendClassifier, BlendRegressor
     from .deep.estimators import (
         KerasGraphClassifier,

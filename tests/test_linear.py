@@ -218,3 +218,33 @@ def test_very_wide_matrices_use_a_holdout(monkeypatch):
     model = WideLinearRegressor(random_state=0).fit(X, y)
     assert model.alpha_ in linear.DEFAULT_ALPHAS
     assert rmse(model.predict(X), y) < 0.15
+
+
+def _rare_words_frame(n=1000, seed=0):
+    """A price set by one common word, in texts padded with many rare words (noise)."""
+    rng = np.random.default_rng(seed)
+    vocabulary = [f"word{i}" for i in range(1500)]
+    has_gold = rng.random(n) < 0.3
+    texts = [
+        " ".join(["gold"] * bool(g) + list(rng.choice(vocabulary, size=8))) for g in has_gold
+    ]
+    y = 1.0 * has_gold + rng.normal(scale=0.3, size=n)
+    X = pd.DataFrame({"description": texts, "size": rng.normal(size=n)})
+    return X, y
+
+
+def test_tfidf_terms_keep_their_scale(monkeypatch):
+    import blend.linear as linear
+
+    X, y = _rare_words_frame()
+    model = WideLinearRegressor(random_state=0).fit(X[:800], y[:800])
+    terms = linear._tfidf_terms(model.dense_)
+    names = model.dense_.get_feature_names_out()
+    assert terms.sum() > 100 and all(n.startswith("description__") for n in names[terms])
+    assert not terms[list(names).index("description__n_words")]  # lengths are standardized
+    np.testing.assert_array_equal(model.scaler_.scale_[terms], 1.0)
+    kept = rmse(model.predict(X[800:]), y[800:])
+    # standardizing every term (as before) blows rare words up to the common word's size
+    monkeypatch.setattr(linear, "_tfidf_terms", lambda f: np.zeros(len(f._names_out), bool))
+    standardized = WideLinearRegressor(random_state=0).fit(X[:800], y[:800])
+    assert kept < 0.95 * rmse(standardized.predict(X[800:]), y[800:])

@@ -59,10 +59,20 @@ def test_enough_rows_bring_in_the_network():
     # text and photos with the network: no forests; XGBoost gives way to CatBoost when that
     # is installed, and otherwise keeps its early-stopped model
     assert "random_forest" not in library and "extra_trees" not in library
+    # photos beside other columns: the additive member joins (regression); CatBoost over every
+    # column gives way to it and to CatBoost started from the linear model
+    assert library["additive_boost"].get_params()["random_state"] == 0
     if importlib.util.find_spec("catboost"):
-        assert "xgboost" not in library and {"catboost", "linear_boost"} <= set(library)
+        assert "xgboost" not in library and "catboost" not in library
+        assert "linear_boost" in library
     else:
         assert library["xgboost"][-1].refit is False
+    classes = dict(default_members(X, y > y.median(), task="classification"))
+    assert "additive_boost" not in classes  # regression only
+    no_photos = dict(default_members(X.drop(columns=["photo_front", "photo_back"]), y))
+    assert "additive_boost" not in no_photos
+    if importlib.util.find_spec("catboost"):
+        assert "catboost" in no_photos
     tabular = dict(default_members(X.drop(columns=["description", "photo_front",
                                                    "photo_back"]), y))  # fmt: skip
     assert {"random_forest", "extra_trees"} <= set(tabular) and tabular["xgboost"][-1].refit
