@@ -225,9 +225,7 @@ def _rare_words_frame(n=1000, seed=0):
     rng = np.random.default_rng(seed)
     vocabulary = [f"word{i}" for i in range(1500)]
     has_gold = rng.random(n) < 0.3
-    texts = [
-        " ".join(["gold"] * bool(g) + list(rng.choice(vocabulary, size=8))) for g in has_gold
-    ]
+    texts = [" ".join(["gold"] * bool(g) + list(rng.choice(vocabulary, size=8))) for g in has_gold]
     y = 1.0 * has_gold + rng.normal(scale=0.3, size=n)
     X = pd.DataFrame({"description": texts, "size": rng.normal(size=n)})
     return X, y
