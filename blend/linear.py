@@ -182,7 +182,9 @@ class _WideLinear(FrameInputMixin, BaseEstimator):
             # ...except TF-IDF terms, already on one scale (as the one-hot columns): unit
             # variance would blow a rare term up to a common term's size and let the same
             # penalty fit its noise. make_clothing(10000), the true image drivers given:
-            # test RMSE 0.2178 standardized, 0.2117 as they are.
+            # test RMSE 0.2178 standardized, 0.2117 as they are; this member alone 0.2473 ->
+            # 0.2386, and 0.60-0.81x on 600-2,000 listings (five seeds). Logistic: log loss
+            # 0.67x at 4,000 listings, 0.83x-1.16x (mean 1.00x) at 600-2,000.
             self.scaler_.scale_[_tfidf_terms(self.dense_)] = 1.0
             blocks.append(self._dense_block(matrix))
         self.feature_names_ = np.asarray(self._names(), dtype=object)

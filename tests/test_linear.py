@@ -104,7 +104,7 @@ def test_classifier_string_labels_and_probabilities(clothing_small):
     assert list(clf.classes_) == ["cheap", "dear", "mid"]
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     assert set(clf.predict(X)) <= set(clf.classes_)
-    assert np.mean(clf.predict(X) == labels) > 0.6
+    assert np.mean(clf.predict(X) == labels) > 0.5  # three classes, 300 listings
     assert clf.alpha_ in blend.linear.DEFAULT_CLASSIFIER_ALPHAS
 
 
