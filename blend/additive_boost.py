@@ -29,15 +29,17 @@ more on a luxury coat). The blender weighs it against members that can.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.dummy import DummyRegressor
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import KFold, cross_val_predict
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._validation import FrameInputMixin, check_target
 from .featurize import MixedFeaturizer
@@ -67,8 +69,9 @@ class AdditiveBoostRegressor(RegressorMixin, FrameInputMixin, BaseEstimator):
 
     Attributes
     ----------
-    linear_ : WideLinearRegressor
-        The linear part, fitted on the target minus the out-of-fold tree prediction.
+    linear_ : WideLinearRegressor or DummyRegressor
+        The linear part, fitted on the target minus the out-of-fold tree prediction (the mean
+        when every used column goes to the trees).
     features_ : MixedFeaturizer
         The tree matrix (the descriptors of the ``tree_roles`` columns).
     trees_ : sklearn.ensemble.HistGradientBoostingRegressor
@@ -136,15 +139,23 @@ class AdditiveBoostRegressor(RegressorMixin, FrameInputMixin, BaseEstimator):
         """Backfit the linear part and the trees (see the module notes); returns ``self``."""
         tree_roles = self._check_params()
         if y is None:
-            raise ValueError("AdditiveBoostRegressor requires y to be passed, but y is None.")
+            raise ValueError(
+                "AdditiveBoostRegressor requires y to be passed, but the target y is None."
+            )
         X = self._check_X_fit(X)
         target = check_target(y)
+        if target.ndim == 2 and target.shape[1] == 1:
+            target = column_or_1d(target, warn=True)  # a column vector: warn, as sklearn does
         if len(target) != len(X):
             raise ValueError(f"X has {len(X)} rows but y has {len(target)}; pass matching rows.")
+        if target.dtype == object:
+            with contextlib.suppress(TypeError, ValueError):
+                target = target.astype(np.float64)  # numbers stored as objects
         if target.ndim != 1 or target.dtype.kind not in "fiub":
             raise ValueError(
                 f"AdditiveBoostRegressor needs a 1-D numeric target, got dtype {target.dtype} "
-                f"and shape {target.shape}."
+                f"and shape {target.shape} (Unknown label type for a regressor). Encode labels "
+                "as numbers, or use a classifier."
             )
         target = target.astype(np.float64)
         roles = resolve_roles(X, self.roles)
@@ -153,16 +164,16 @@ class AdditiveBoostRegressor(RegressorMixin, FrameInputMixin, BaseEstimator):
         self.linear_columns_ = [
             c for c, r in roles.items() if r != "ignore" and r not in tree_roles
         ]
-        if not self.tree_columns_ or not self.linear_columns_:
+        if not self.tree_columns_:
             raise ValueError(
-                f"AdditiveBoostRegressor needs columns for both parts: tree_roles={tree_roles} "
-                f"matched {self.tree_columns_} and the linear part got {self.linear_columns_} "
-                f"(roles: {roles}). Use WideLinearRegressor or a booster when one is empty."
+                f"AdditiveBoostRegressor found no column for its trees: tree_roles={tree_roles} "
+                f"matched none (roles: {roles}). Pass tree_roles= naming a role present, or "
+                "use WideLinearRegressor for a linear model alone."
             )
         if len(X) < 2 * self.cv:
             raise ValueError(
                 f"AdditiveBoostRegressor needs at least {2 * self.cv} rows for cv={self.cv}, "
-                f"got {len(X)}."
+                f"got n_samples={len(X)}."
             )
         linear_roles = {c: (r if c in self.linear_columns_ else "ignore") for c, r in roles.items()}
         tree_roles_map = {c: (r if c in self.tree_columns_ else "ignore") for c, r in roles.items()}
@@ -171,7 +182,9 @@ class AdditiveBoostRegressor(RegressorMixin, FrameInputMixin, BaseEstimator):
         )
         matrix = self.features_.fit_transform(X)
 
-        def linear() -> WideLinearRegressor:
+        def linear() -> WideLinearRegressor | DummyRegressor:
+            if not self.linear_columns_:  # every used column goes to the trees
+                return DummyRegressor(strategy="mean")
             return WideLinearRegressor(roles=linear_roles, random_state=self.random_state)
 
         first = linear().fit(X, target)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import blend
 from blend.additive_boost import AdditiveBoostRegressor
@@ -92,10 +93,8 @@ def test_safe_file_round_trip(tmp_path, clothing, fitted):
 def test_clear_errors(clothing):
     X, y, _ = clothing
     small, target = X.iloc[:100], y.iloc[:100]
-    with pytest.raises(ValueError, match="both parts"):
+    with pytest.raises(ValueError, match="no column for its trees"):
         AdditiveBoostRegressor().fit(small.drop(columns=["photo_front", "photo_back"]), target)
-    with pytest.raises(ValueError, match="both parts"):
-        AdditiveBoostRegressor().fit(small[["photo_front", "photo_back"]], target)
     with pytest.raises(ValueError, match="tree_roles"):
         AdditiveBoostRegressor(tree_roles=("pictures",)).fit(small, target)
     with pytest.raises(ValueError, match="cv must be"):
@@ -120,3 +119,18 @@ def test_tree_roles_can_name_other_roles(clothing):
     model.fit(X.iloc[:300], y.iloc[:300])
     assert model.tree_columns_ == ["seller_rating", "days_listed"]
     assert "photo_front" in model.linear_columns_
+
+
+def test_photos_alone_leave_the_linear_part_the_mean(clothing):
+    X, y, _ = clothing
+    photos = X[["photo_front", "photo_back"]].iloc[:300]
+    model = AdditiveBoostRegressor(cv=3, random_state=0).fit(photos, y.iloc[:300])
+    assert model.linear_columns_ == []
+    linear = model.parts(photos)["linear"]
+    # one constant: the mean of the target less the out-of-fold tree prediction
+    assert linear.nunique() == 1 and abs(linear.iloc[0] - y.iloc[:300].mean()) < 0.05
+
+
+@parametrize_with_checks([AdditiveBoostRegressor(tree_roles="numeric", cv=2, random_state=0)])
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
