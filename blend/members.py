@@ -215,7 +215,9 @@ def default_members(
         The training frame (read, never modified): its roles and size pick the members.
     y : array-like, optional
         The target; when given it is checked against ``task`` (numeric for regression, at
-        least two classes for classification).
+        least two classes for classification). A regression target with several columns
+        keeps only the members that predict several outputs (XGBoost, the forests, the
+        plain linear model and the network).
     task : {"regression", "classification"}, default="regression"
         What the members predict.
     roles : dict, optional
@@ -302,12 +304,18 @@ def default_members(
             )
         if task == "classification" and len(np.unique(target)) < 2:
             raise ValueError("task='classification' needs at least two classes in y.")
+    # Several outputs: only members that predict them all at once (XGBoost, the forests, the
+    # linear model, the network); the CatBoost, LightGBM, LinearBoost and additive members
+    # take one output and would only fail in the blend.
+    multi_output = (
+        y is not None and task == "regression" and target.ndim == 2 and target.shape[1] > 1
+    )
 
     # Text and images add hundreds of columns: use the faster boosting settings there.
     wide = widens_features(resolved)
     deep = len(X) >= MIN_ROWS_DEEP
     members = []
-    if not (wide and deep and has_catboost()):
+    if multi_output or not (wide and deep and has_catboost()):
         # With text or images CatBoost reads the same sparse matrix, and beats XGBoost there
         # (test RMSE 0.242 vs 0.280 on make_clothing(10000)) at a third of its cost.
         members.append(("xgboost", _xgboost(task, wide, random_state)))
@@ -317,8 +325,8 @@ def default_members(
         # boosters' 0.28-0.34 on make_clothing at 3,000 and 10,000 listings, 20 of a
         # 21-minute fit. Below MIN_ROWS_DEEP they are cheap and the blend needs them.
         members += _forests(task, len(X), random_state)
-    additive = _additive_member(task, resolved, random_state)
-    boosters = _optional_boosters(task, len(X), wide, random_state)
+    additive = [] if multi_output else _additive_member(task, resolved, random_state)
+    boosters = [] if multi_output else _optional_boosters(task, len(X), wide, random_state)
     if additive and wide and deep and task == "regression":
         # CatBoost over every column adds nothing beside CatBoost started from the linear model
         # and the additive member (make_clothing(10000), seeds 0-2: see _additive_member), and
@@ -334,7 +342,8 @@ def default_members(
             _xgboost(task, wide, random_state), resolved, ratio_columns=MAX_RATIO_COLUMNS
         )
         library.insert(1, ("xgboost_ratios", ratios))
-    library += _linear_members(task, resolved, len(X), wide, random_state)
+    # (not wide: the plain linear model, which predicts every output, not the LinearBoost hybrid)
+    library += _linear_members(task, resolved, len(X), wide and not multi_output, random_state)
     library += additive
     if deep:
         library += _deep_member(task, resolved, random_state)

@@ -183,3 +183,18 @@ def test_ratio_booster_joins_numeric_tables_only(clothing_small):
     assert "xgboost_ratios" not in names(default_members(X.drop(columns="width")))
     clothing, _, _ = clothing_small
     assert "xgboost_ratios" not in names(default_members(clothing))
+
+
+def test_several_outputs_keep_the_members_that_predict_them(clothing_small):
+    X, y, _ = clothing_small
+    Y = np.column_stack([y, 2.0 * y - X["days_listed"] / 365])
+    library = dict(default_members(X, Y, random_state=0))
+    assert not {"catboost", "lightgbm", "linear_boost", "additive_boost"} & set(library)
+    assert {"xgboost", "linear"} <= set(library)
+    for name in ("xgboost", "linear"):
+        member = clone(library[name])
+        if name == "xgboost":
+            member.set_params(model__estimator__n_estimators=30)
+        assert member.fit(X, Y).predict(X.head(3)).shape == (3, 2), name
+    # one output: the single-output members are back
+    assert "additive_boost" in dict(default_members(X, y))
