@@ -246,3 +246,24 @@ def test_tfidf_terms_keep_their_scale(monkeypatch):
     monkeypatch.setattr(linear, "_tfidf_terms", lambda f: np.zeros(len(f._names_out), bool))
     standardized = WideLinearRegressor(random_state=0).fit(X[:800], y[:800])
     assert kept < 0.95 * rmse(standardized.predict(X[800:]), y[800:])
+
+
+def test_logistic_terms_read_about_one_when_present():
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    import blend.linear as linear
+
+    X, y = _rare_words_frame()
+    labels = np.where(y > 0.5, "gold", "plain")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # lbfgs converges
+        clf = WideLinearClassifier(random_state=0).fit(X[:800], labels[:800])
+    terms = linear._tfidf_terms(clf.dense_)
+    raw = clf.dense_.transform(X[:800])[:, np.flatnonzero(terms)]
+    typical = np.abs(raw.data).mean()
+    np.testing.assert_allclose(clf.scaler_.scale_[terms], typical, rtol=1e-6)
+    scaled = clf.scaler_.transform(clf.dense_.transform(X[:800]))[:, np.flatnonzero(terms)]
+    assert 0.9 < np.abs(scaled.data).mean() < 1.1
+    assert np.mean(clf.predict(X[800:]) == labels[800:]) > 0.85
