@@ -6,6 +6,7 @@ and none of them modifies what the user passed.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Sequence
 
@@ -21,6 +22,7 @@ __all__ = [
     "check_target",
     "ensure_frame",
     "level_codes",
+    "numeric_target",
     "numeric_values",
     "text_values",
 ]
@@ -82,6 +84,23 @@ def check_target(y: object, *, name: str = "y", allow_nan: bool = False) -> np.n
                 "before fitting."
             )
     return array
+
+
+def numeric_target(y: object, n_rows: int, *, who: str, hint: str) -> np.ndarray:
+    """A regression target as float64, one value per row of ``X`` (``n_rows``).
+
+    Numbers stored as objects are read; a length unlike ``X``'s or a non-numeric dtype raise a
+    ``ValueError`` naming ``who``, followed by ``hint`` (what to use instead).
+    """
+    target = check_target(y)
+    if len(target) != n_rows:
+        raise ValueError(f"X has {n_rows} rows but y has {len(target)}; pass matching rows.")
+    if target.dtype == object:
+        with contextlib.suppress(TypeError, ValueError):
+            target = target.astype(np.float64)  # numbers stored as objects
+    if target.dtype.kind not in "fiub":
+        raise ValueError(f"{who} needs a numeric target, got dtype {target.dtype}. {hint}")
+    return target.astype(np.float64)
 
 
 # Models compute in float32: a larger magnitude would become inf (and then NaN) inside them.

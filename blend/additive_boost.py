@@ -32,7 +32,6 @@ more on a luxury coat). The blender weighs it against members that can.
 
 from __future__ import annotations
 
-import contextlib
 import numbers
 from collections.abc import Mapping, Sequence
 
@@ -44,7 +43,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ._validation import FrameInputMixin, check_target
+from ._validation import FrameInputMixin, check_target, numeric_target
 from .featurize import MixedFeaturizer
 from .linear import WideLinearRegressor
 from .roles import ROLES, resolve_roles
@@ -120,9 +119,8 @@ class AdditiveBoostRegressor(RegressorMixin, FrameInputMixin, BaseEstimator):
                 f"tree_roles must name one or more of {[r for r in ROLES if r != 'ignore']}, "
                 f"got {self.tree_roles!r}."
             )
-        if not (isinstance(self.cv, numbers.Integral) and not isinstance(self.cv, bool)):
-            raise ValueError(f"cv must be an integer >= 2, got {self.cv!r}.")
-        if self.cv < 2:
+        integer = isinstance(self.cv, numbers.Integral) and not isinstance(self.cv, bool)
+        if not integer or self.cv < 2:
             raise ValueError(f"cv must be an integer >= 2, got {self.cv!r}.")
         if not (isinstance(self.learning_rate, numbers.Real) and 0 < self.learning_rate <= 1):
             raise ValueError(f"learning_rate must be in (0, 1], got {self.learning_rate!r}.")
@@ -149,18 +147,17 @@ class AdditiveBoostRegressor(RegressorMixin, FrameInputMixin, BaseEstimator):
         target = check_target(y)
         if target.ndim == 2 and target.shape[1] == 1:
             target = column_or_1d(target, warn=True)  # a column vector: warn, as sklearn does
-        if len(target) != len(X):
-            raise ValueError(f"X has {len(X)} rows but y has {len(target)}; pass matching rows.")
-        if target.dtype == object:
-            with contextlib.suppress(TypeError, ValueError):
-                target = target.astype(np.float64)  # numbers stored as objects
-        if target.ndim != 1 or target.dtype.kind not in "fiub":
+        if target.ndim != 1:
             raise ValueError(
-                f"AdditiveBoostRegressor needs a 1-D numeric target, got dtype {target.dtype} "
-                f"and shape {target.shape} (Unknown label type for a regressor). Encode labels "
-                "as numbers, or use a classifier."
+                f"AdditiveBoostRegressor needs a 1-D numeric target, got shape {target.shape}."
             )
-        target = target.astype(np.float64)
+        target = numeric_target(
+            target,
+            len(X),
+            who="AdditiveBoostRegressor",
+            hint="Unknown label type for a regressor: encode labels as numbers, or use a "
+            "classifier.",
+        )
         roles = resolve_roles(X, self.roles)
         self.roles_ = roles
         self.tree_columns_ = [c for c, r in roles.items() if r in tree_roles]
@@ -197,26 +194,22 @@ class AdditiveBoostRegressor(RegressorMixin, FrameInputMixin, BaseEstimator):
         self.trees_ = self._trees().fit(matrix, target - self.linear_.predict(X))
         return self
 
-    def predict(self, X: object) -> np.ndarray:
-        """The linear part's prediction plus the trees'."""
+    def _parts(self, X: object) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         check_is_fitted(self, "trees_")
         frame = self._check_X_predict(X)
-        return np.asarray(self.linear_.predict(frame), dtype=np.float64) + self.trees_.predict(
-            self.features_.transform(frame)
-        )
+        linear = np.asarray(self.linear_.predict(frame), dtype=np.float64)
+        return frame, linear, self.trees_.predict(self.features_.transform(frame))
+
+    def predict(self, X: object) -> np.ndarray:
+        """The linear part's prediction plus the trees'."""
+        _, linear, trees = self._parts(X)
+        return linear + trees
 
     def parts(self, X: object) -> pd.DataFrame:
         """Each part's contribution per row: columns ``linear`` and ``trees`` (they sum to
         :meth:`predict`)."""
-        check_is_fitted(self, "trees_")
-        frame = self._check_X_predict(X)
-        return pd.DataFrame(
-            {
-                "linear": np.asarray(self.linear_.predict(frame), dtype=np.float64),
-                "trees": self.trees_.predict(self.features_.transform(frame)),
-            },
-            index=frame.index,
-        )
+        frame, linear, trees = self._parts(X)
+        return pd.DataFrame({"linear": linear, "trees": trees}, index=frame.index)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

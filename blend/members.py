@@ -327,7 +327,7 @@ def default_members(
         members += _forests(task, len(X), random_state)
     additive = [] if multi_output else _additive_member(task, resolved, random_state)
     boosters = [] if multi_output else _optional_boosters(task, len(X), wide, random_state)
-    if additive and wide and deep and task == "regression":
+    if additive and deep:  # (photos widen the matrix, and the member is regression-only)
         # CatBoost over every column adds nothing beside CatBoost started from the linear model
         # and the additive member (make_clothing(10000), seeds 0-2: see _additive_member), and
         # leaving it out buys the time of the additive member's two fits.
