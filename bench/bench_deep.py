@@ -1,4 +1,4 @@
-"""Benchmarks for the deep members (blend.deep): accuracy, fit cost, predict latency.
+"""Benchmarks for the deep members (blend.members.deep): accuracy, fit cost, predict latency.
 
 Run from the repository root, e.g.::
 
@@ -48,7 +48,7 @@ def _split(n: int, train: float = 0.8):
 def bench_clothing(n: int = 12_000, verbose: int = 0, **params) -> dict:
     """graph="auto" on every column vs. the same estimator on the metadata columns only."""
     from blend.datasets import make_clothing
-    from blend.deep.estimators import KerasGraphRegressor
+    from blend.members.deep.estimators import KerasGraphRegressor
 
     X, y, floor = make_clothing(n, random_state=0)
     tr, te = _split(n)
@@ -77,7 +77,7 @@ def bench_clothing(n: int = 12_000, verbose: int = 0, **params) -> dict:
 def bench_diamonds(verbose: int = 0, **params) -> float:
     """The default deep regressor on diamonds (log price), seed-0 shuffle, first 80% train."""
     from blend.datasets import load_diamonds
-    from blend.deep.estimators import KerasGraphRegressor
+    from blend.members.deep.estimators import KerasGraphRegressor
 
     X, y = load_diamonds(log_price=True)
     tr, te = _split(len(X))
@@ -105,7 +105,7 @@ def _median_ms(fn, repeat: int, clock=time.perf_counter) -> float:
 def bench_predict(n: int = 2000, repeat: int = 200) -> dict:
     """One-row predict: the estimator's compiled path vs. keras ``model.predict``."""
     from blend.datasets import make_clothing
-    from blend.deep.estimators import KerasGraphRegressor
+    from blend.members.deep.estimators import KerasGraphRegressor
 
     X, y, _ = make_clothing(n, random_state=0)
     est = KerasGraphRegressor(epochs=1, random_state=0).fit(X, y)
@@ -133,8 +133,8 @@ def bench_overhead(n: int = 3000, epochs: int = 4, rounds: int = 3) -> float:
     import keras
 
     from blend.datasets import make_clothing
-    from blend.deep.branches import build_body
-    from blend.deep.estimators import KerasGraphRegressor
+    from blend.members.deep.branches import build_body
+    from blend.members.deep.estimators import KerasGraphRegressor
 
     X, y, _ = make_clothing(n, random_state=0)
     common = {"epochs": epochs, "batch_size": 256, "validation_fraction": 0.0, "random_state": 0}
@@ -147,8 +147,8 @@ def bench_overhead(n: int = 3000, epochs: int = 4, rounds: int = 3) -> float:
         # arrays, same optimizer, including the moving average of the weights the estimator
         # keeps by default (Adam(use_ema=True) and SwapEMAWeights). Without it the baseline
         # would count the averaging's per-step work as wrapper overhead.
-        from blend.deep.estimators import _weight_averaging
-        from blend.deep.inputs import InputEncoder
+        from blend.members.deep.estimators import _weight_averaging
+        from blend.members.deep.inputs import InputEncoder
 
         keras.utils.set_random_seed(0)
         encoder = InputEncoder().fit(X)

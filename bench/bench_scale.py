@@ -420,8 +420,8 @@ def _deep_trunk_graph(specs, *, residual: bool, depth: int = 8, units: int = 64)
     import keras
     from keras import layers
 
-    from blend.deep.blocks import dense_block
-    from blend.deep.branches import build_body
+    from blend.members.deep.blocks import dense_block
+    from blend.members.deep.branches import build_body
 
     inputs, x = build_body(specs, "auto", depth=0, units=units)
     for i in range(depth):

@@ -37,7 +37,7 @@ from sklearn.base import clone
 
 from blend import MixedFeaturizer, default_members, make_tree_pipeline
 from blend.datasets import load_diamonds, make_clothing
-from blend.members import _forests
+from blend.members.defaults import _forests
 
 METADATA = [
     "brand",

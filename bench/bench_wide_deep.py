@@ -32,8 +32,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 
 from blend import KerasGraphRegressor, WideDeepRegressor, make_tree_pipeline
-from blend._boosting import EarlyStoppedXGBRegressor
 from blend.datasets import load_diamonds, make_clothing
+from blend.members.xgboost import EarlyStoppedXGBRegressor
 
 LABELS = {"wide": "wide-only", "deep": "deep-only", "zeros": "zeros-init joint"}
 NO_EMA = {"optimizer__use_ema": False}

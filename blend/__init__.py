@@ -15,24 +15,24 @@ __version__ = "0.1.0"
 _LAZY = {
     "infer_roles": ".roles",
     "datasets": ".datasets",
-    "diversity": ".diversity",
-    "MixedFeaturizer": ".featurize",
-    "make_tree_pipeline": ".featurize",
-    "default_members": ".members",
-    "KerasGraphRegressor": ".deep.estimators",
-    "KerasGraphClassifier": ".deep.estimators",
-    "KerasMultiTaskEstimator": ".deep.estimators",
-    "WideDeepRegressor": ".wide_deep",
-    "WideDeepClassifier": ".wide_deep",
-    "WideLinearRegressor": ".linear",
-    "WideLinearClassifier": ".linear",
-    "LinearBoostRegressor": ".linear_boost",
-    "AdditiveBoostRegressor": ".additive_boost",
-    "LinearBoostClassifier": ".linear_boost",
-    "BlendRegressor": ".blender",
-    "BlendClassifier": ".blender",
-    "save": ".persist",
-    "load": ".persist",
+    "diversity": ".ensemble.diversity",
+    "MixedFeaturizer": ".features.tree",
+    "make_tree_pipeline": ".features.tree",
+    "default_members": ".members.defaults",
+    "KerasGraphRegressor": ".members.deep.estimators",
+    "KerasGraphClassifier": ".members.deep.estimators",
+    "KerasMultiTaskEstimator": ".members.deep.estimators",
+    "WideDeepRegressor": ".members.wide_deep.estimators",
+    "WideDeepClassifier": ".members.wide_deep.estimators",
+    "WideLinearRegressor": ".members.linear",
+    "WideLinearClassifier": ".members.linear",
+    "LinearBoostRegressor": ".members.linear_boost",
+    "AdditiveBoostRegressor": ".members.additive_boost",
+    "LinearBoostClassifier": ".members.linear_boost",
+    "BlendRegressor": ".ensemble.blender",
+    "BlendClassifier": ".ensemble.blender",
+    "save": ".io",
+    "load": ".io",
 }
 _MODULES = {"datasets", "diversity"}
 
@@ -54,17 +54,17 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from . import datasets, diversity
-    from .additive_boost import AdditiveBoostRegressor
-    from .blender import BlendClassifier, BlendRegressor
-    from .deep.estimators import (
+    from .ensemble.blender import BlendClassifier, BlendRegressor
+    from .features.tree import MixedFeaturizer, make_tree_pipeline
+    from .io import load, save
+    from .members.additive_boost import AdditiveBoostRegressor
+    from .members.deep.estimators import (
         KerasGraphClassifier,
         KerasGraphRegressor,
         KerasMultiTaskEstimator,
     )
-    from .featurize import MixedFeaturizer, make_tree_pipeline
-    from .linear import WideLinearClassifier, WideLinearRegressor
-    from .linear_boost import LinearBoostClassifier, LinearBoostRegressor
-    from .members import default_members
-    from .persist import load, save
+    from .members.defaults import default_members
+    from .members.linear import WideLinearClassifier, WideLinearRegressor
+    from .members.linear_boost import LinearBoostClassifier, LinearBoostRegressor
+    from .members.wide_deep.estimators import WideDeepClassifier, WideDeepRegressor
     from .roles import infer_roles
-    from .wide_deep import WideDeepClassifier, WideDeepRegressor

@@ -419,7 +419,7 @@ def build_members(settings: dict, classification: bool) -> list[tuple[str, Any]]
             if roles and "roles" in estimator.get_params(deep=False):
                 estimator.set_params(roles=roles)
         else:
-            from blend.featurize import make_tree_pipeline
+            from blend.features.tree import make_tree_pipeline
 
             estimator = make_tree_pipeline(estimator, roles=roles)
             if member["kind"] == "linear":
@@ -721,8 +721,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``blend`` console script; returns the exit code."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    from blend.console import setup_console
+
+    setup_console()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

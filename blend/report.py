@@ -160,7 +160,7 @@ def plot_decomposition(
     ----------
     decomposition : mapping
         ``{"member_error", "ambiguity", "ensemble_error"}`` (regression, the summary of
-        :func:`blend.diversity.ambiguity_decomposition`) or ``{"member_loss", "diversity",
+        :func:`blend.ensemble.diversity.ambiguity_decomposition`) or ``{"member_loss", "diversity",
         "ensemble_loss"}`` (classification, the cross-entropy decomposition).
     path : str or Path
         The file to write.

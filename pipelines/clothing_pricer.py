@@ -31,7 +31,7 @@ from _common import finish, fit_blend, rmse, shrink_for_quick_run, split
 
 import blend
 from blend.datasets import make_clothing
-from blend.members import default_members
+from blend.members.defaults import default_members
 from blend.report import plot_ablation
 
 MODALITIES = {

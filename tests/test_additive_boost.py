@@ -9,9 +9,9 @@ from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import blend
-from blend.additive_boost import AdditiveBoostRegressor
 from blend.datasets import make_clothing
-from blend.linear import WideLinearRegressor
+from blend.members.additive_boost import AdditiveBoostRegressor
+from blend.members.linear import WideLinearRegressor
 
 
 def rmse(a, b):

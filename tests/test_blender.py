@@ -24,8 +24,8 @@ from sklearn.preprocessing import OneHotEncoder
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from blend import BlendClassifier, BlendRegressor
-from blend import diversity as D
-from blend.blender import FoldAverage, is_expensive
+from blend.ensemble import diversity as D
+from blend.ensemble.blender import FoldAverage, is_expensive
 
 
 @pytest.fixture(scope="module")
@@ -428,7 +428,7 @@ def test_bad_cheap_folds_is_explained(friedman):
 
 @pytest.mark.parametrize("method", ["nnls", "caruana"])
 def test_cheap_members_are_weighted_on_every_row_they_predict(friedman, method):
-    from blend import weights as w
+    from blend.ensemble import weights as w
 
     X, y = friedman
     members = [
@@ -469,7 +469,7 @@ class ExpensiveLogistic(LogisticRegression):
 
 
 def test_staged_weights_for_classifiers_blend_probabilities():
-    from blend import weights as w
+    from blend.ensemble import weights as w
 
     X, y = make_classification(400, 8, n_informative=5, n_classes=3, random_state=0)
     members = [

@@ -17,8 +17,8 @@ import pytest
 
 from blend.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, load_config, main
 
-pytest.importorskip("blend.blender")
-pytest.importorskip("blend.featurize")
+pytest.importorskip("blend.ensemble.blender")
+pytest.importorskip("blend.features.tree")
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).parent / "blend"
@@ -309,8 +309,8 @@ def test_classification_train_and_predict_proba_in_process(workdir, capsys):
 
 
 def test_deep_member_kinds_build(workdir):
-    pytest.importorskip("blend.deep.estimators")
-    pytest.importorskip("blend.wide_deep")
+    pytest.importorskip("blend.members.deep.estimators")
+    pytest.importorskip("blend.members.wide_deep.estimators")
     from blend.cli import build_members
 
     text = CONFIG + (

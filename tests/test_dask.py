@@ -9,7 +9,7 @@
 Not tested: a member that kills *every* worker it runs on. The scheduler then marks its task
 ``KilledWorker``, and joblib 1.6's dask backend never calls the batch callback for a future in
 state "error" (``DaskDistributedBackend._collect``), so ``Parallel`` waits forever.
-- The XGBoost-on-Dask path (``blend.scale``) when ``dask.dataframe`` is importable.
+- The XGBoost-on-Dask path (``blend.dask``) when ``dask.dataframe`` is importable.
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ def test_worker_killed_mid_fit_is_survived(client, data, tmp_path):
 
 def test_xgboost_dask_path(client, data):
     dd = pytest.importorskip("dask.dataframe")  # needs pyarrow (dask[dataframe])
-    from blend.scale import DaskBoostedRegressor, fit_xgboost_dask
+    from blend.dask import DaskBoostedRegressor, fit_xgboost_dask
 
     X, y = data
     frame = X.assign(price=y.to_numpy())

@@ -9,21 +9,21 @@ import pytest
 keras = pytest.importorskip("keras")
 from keras import layers  # noqa: E402
 
-from blend.deep.blocks import (  # noqa: E402
+from blend.members.deep.blocks import (  # noqa: E402
     apply_shared,
     dense_block,
     inception_module,
     residual_block,
     separable_conv_block,
 )
-from blend.deep.branches import (  # noqa: E402
+from blend.members.deep.branches import (  # noqa: E402
     GRAPHS,
     build_body,
     build_model,
     image_encoder,
     text_encoder,
 )
-from blend.deep.inputs import OOV, PAD, InputEncoder, InputSpec, tokenize  # noqa: E402
+from blend.members.deep.inputs import OOV, PAD, InputEncoder, InputSpec, tokenize  # noqa: E402
 
 
 def _model(inputs, outputs):
@@ -295,7 +295,7 @@ def test_shared_groups_declared_or_off(clothing_small):
 
 
 def test_image_paths_stream_through_pydataset(clothing_paths):
-    from blend.deep import inputs
+    from blend.members.deep import inputs
 
     X, y = clothing_paths.X, clothing_paths.y
     encoder = InputEncoder().fit(X)

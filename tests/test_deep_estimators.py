@@ -17,7 +17,7 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 import blend  # noqa: E402
-from blend.deep.estimators import (  # noqa: E402
+from blend.members.deep.estimators import (  # noqa: E402
     KerasGraphClassifier,
     KerasGraphRegressor,
     KerasMultiTaskEstimator,
@@ -185,7 +185,7 @@ def test_kept_weights_are_the_validated_ones(use_ema):
 
 
 def test_weight_averaging_horizon():
-    from blend.deep.estimators import _weight_averaging
+    from blend.members.deep.estimators import _weight_averaging
 
     # 100 steps (Keras's momentum 0.99), but at most a tenth of the run; nothing under two.
     assert _weight_averaging(17, 200, {}) == {"use_ema": True, "ema_momentum": 0.99}

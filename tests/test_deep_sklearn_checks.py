@@ -12,8 +12,8 @@ pytestmark = pytest.mark.slow
 
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
-from blend.deep.estimators import KerasGraphClassifier, KerasGraphRegressor  # noqa: E402
-from blend.wide_deep import WideDeepClassifier, WideDeepRegressor  # noqa: E402
+from blend.members.deep.estimators import KerasGraphClassifier, KerasGraphRegressor  # noqa: E402
+from blend.members.wide_deep.estimators import WideDeepClassifier, WideDeepRegressor  # noqa: E402
 
 TINY = {
     "epochs": 1,

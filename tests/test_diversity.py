@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from blend import diversity as D
+from blend.ensemble import diversity as D
 
 
 @settings(max_examples=50, deadline=None)

@@ -18,8 +18,8 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from blend import MixedFeaturizer, make_tree_pipeline
-from blend._boosting import EarlyStoppedXGBClassifier, EarlyStoppedXGBRegressor
-from blend._image_features import image_descriptor_names, image_descriptors
+from blend.features.image_descriptors import image_descriptor_names, image_descriptors
+from blend.members.xgboost import EarlyStoppedXGBClassifier, EarlyStoppedXGBRegressor
 
 
 def dense(matrix):

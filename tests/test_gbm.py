@@ -10,7 +10,7 @@ import pytest
 from sklearn.base import clone
 
 import blend
-from blend._gbm import (
+from blend.members.gbm import (
     CatBoostMemberClassifier,
     CatBoostMemberRegressor,
     LightGBMMemberClassifier,
@@ -176,4 +176,4 @@ def test_boosters_use_the_threads_joblib_grants(cls, monkeypatch):
     assert cls()._new_model(10).get_params()[key] == 3
     assert cls({key: 2})._new_model(10).get_params()[key] == 2  # the user's choice wins
     monkeypatch.delenv("OMP_NUM_THREADS")
-    assert blend._gbm.available_threads() >= 1
+    assert blend.members.gbm.available_threads() >= 1

@@ -11,7 +11,7 @@ from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import blend
-from blend.linear import WideLinearClassifier, WideLinearRegressor
+from blend.members.linear import WideLinearClassifier, WideLinearRegressor
 
 
 def _interaction_frame(n=1500, seed=0):
@@ -65,7 +65,7 @@ def test_penalty_is_chosen_from_the_grid_and_changes_with_the_noise():
 
 
 def test_large_data_chooses_the_penalty_on_a_sample(monkeypatch):
-    import blend.linear as linear
+    import blend.members.linear as linear
 
     monkeypatch.setattr(linear, "ALPHA_ROWS", 300)
     X, y = _interaction_frame(900)
@@ -105,7 +105,7 @@ def test_classifier_string_labels_and_probabilities(clothing_small):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     assert set(clf.predict(X)) <= set(clf.classes_)
     assert np.mean(clf.predict(X) == labels) > 0.5  # three classes, 300 listings
-    assert clf.alpha_ in blend.linear.DEFAULT_CLASSIFIER_ALPHAS
+    assert clf.alpha_ in blend.members.linear.DEFAULT_CLASSIFIER_ALPHAS
 
 
 def test_clone_pickle_and_safe_file(tmp_path, clothing_small):
@@ -153,14 +153,14 @@ def test_bad_data_raises_clear_errors():
 
 
 def test_in_the_default_library(clothing_small, monkeypatch):
-    import blend.members
+    import blend.members.defaults
 
     X, y, _ = clothing_small
     library = dict(blend.default_members(X, y, random_state=3))
     if "linear_boost" in library:  # CatBoost installed: the hybrid replaces the linear model
         assert "linear" not in library
         assert library["linear_boost"].random_state == 3
-        monkeypatch.setattr(blend.members, "has_catboost", lambda: False)
+        monkeypatch.setattr(blend.members.defaults, "has_catboost", lambda: False)
         library = dict(blend.default_members(X, y, random_state=3))
     assert isinstance(library["linear"], WideLinearRegressor)
     assert library["linear"].random_state == 3
@@ -187,7 +187,7 @@ def test_ridge_gcv_matches_ridge_and_brute_force_leave_one_out(sparse):
     import scipy.sparse as sp
     from sklearn.linear_model import Ridge
 
-    from blend.linear import ridge_gcv
+    from blend.members.linear import ridge_gcv
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 8)) + 3.0  # off-centre columns: the intercept matters
@@ -211,7 +211,7 @@ def test_ridge_gcv_matches_ridge_and_brute_force_leave_one_out(sparse):
 
 
 def test_very_wide_matrices_use_a_holdout(monkeypatch):
-    import blend.linear as linear
+    import blend.members.linear as linear
 
     monkeypatch.setattr(linear, "MAX_GRAM_FEATURES", 3)
     X, y = _interaction_frame(600)
@@ -232,7 +232,7 @@ def _rare_words_frame(n=1000, seed=0):
 
 
 def test_tfidf_terms_keep_their_scale(monkeypatch):
-    import blend.linear as linear
+    import blend.members.linear as linear
 
     X, y = _rare_words_frame()
     model = WideLinearRegressor(random_state=0).fit(X[:800], y[:800])
@@ -253,7 +253,7 @@ def test_logistic_terms_read_about_one_when_present():
 
     from sklearn.exceptions import ConvergenceWarning
 
-    import blend.linear as linear
+    import blend.members.linear as linear
 
     X, y = _rare_words_frame()
     labels = np.where(y > 0.5, "gold", "plain")

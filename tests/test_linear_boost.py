@@ -30,7 +30,7 @@ def rmse(a, b):
 
 
 def test_trees_start_from_the_linear_prediction():
-    from blend.linear_boost import LinearBoostRegressor
+    from blend.members.linear_boost import LinearBoostRegressor
 
     X, y = _frame()
     model = LinearBoostRegressor(random_state=0).fit(X[:600], y[:600])
@@ -44,7 +44,7 @@ def test_trees_start_from_the_linear_prediction():
 
 
 def test_catboost_member_baseline_and_lightgbm_refuses_it():
-    from blend._gbm import CatBoostMemberRegressor, LightGBMMemberRegressor
+    from blend.members.gbm import CatBoostMemberRegressor, LightGBMMemberRegressor
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, 3))
@@ -62,7 +62,7 @@ def test_catboost_member_baseline_and_lightgbm_refuses_it():
 
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_classifier_probabilities(n_classes):
-    from blend.linear_boost import LinearBoostClassifier
+    from blend.members.linear_boost import LinearBoostClassifier
 
     X, y = _frame(600)
     labels = np.array(["low", "mid", "high"])[np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))]
@@ -77,7 +77,7 @@ def test_classifier_probabilities(n_classes):
 
 
 def test_clone_pickle_and_safe_file(tmp_path):
-    from blend.linear_boost import LinearBoostRegressor
+    from blend.members.linear_boost import LinearBoostRegressor
 
     X, y = _frame(400)
     model = LinearBoostRegressor(params={"depth": 4}, random_state=0)
@@ -92,7 +92,7 @@ def test_clone_pickle_and_safe_file(tmp_path):
 def test_unfitted_predict_raises():
     from sklearn.exceptions import NotFittedError
 
-    from blend.linear_boost import LinearBoostRegressor
+    from blend.members.linear_boost import LinearBoostRegressor
 
     with pytest.raises(NotFittedError):
         LinearBoostRegressor().predict(_frame(10)[0])

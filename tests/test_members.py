@@ -8,9 +8,9 @@ from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.pipeline import Pipeline
 
 from blend import MixedFeaturizer, default_members
-from blend.members import MIN_ROWS_DEEP
+from blend.members.defaults import MIN_ROWS_DEEP
 
-HAS_DEEP = importlib.util.find_spec("blend.deep.estimators") is not None
+HAS_DEEP = importlib.util.find_spec("blend.members.deep.estimators") is not None
 
 
 def names(library):
@@ -45,7 +45,7 @@ def test_tiny_data_leaves_out_the_network(clothing_small):
     assert not {"keras_graph", "wide_deep"} & set(names(default_members(X, y)))
 
 
-@pytest.mark.skipif(not HAS_DEEP, reason="blend.deep.estimators not available")
+@pytest.mark.skipif(not HAS_DEEP, reason="blend.members.deep.estimators not available")
 def test_enough_rows_bring_in_the_network():
     from blend.datasets import make_clothing
 
@@ -95,7 +95,7 @@ def test_xgboost_member_learns_from_all_modalities(clothing_small):
     X, y, _ = clothing_small
     from xgboost import XGBRegressor
 
-    from blend._boosting import default_xgb_params
+    from blend.members.xgboost import default_xgb_params
 
     member = clone(dict(default_members(X, y, random_state=0))["xgboost"])
     # Same defaults with fewer, larger steps: unit tests must stay fast.
@@ -146,7 +146,7 @@ def test_all_ignored_columns_raise():
 
 def test_large_tables_keep_one_forest():
     """From LARGE_TABLE_ROWS rows the library keeps fewer extra trees and no random forest."""
-    from blend.members import FOREST_TREES, LARGE_FOREST_TREES, LARGE_TABLE_ROWS
+    from blend.members.defaults import FOREST_TREES, LARGE_FOREST_TREES, LARGE_TABLE_ROWS
 
     rng = np.random.default_rng(0)
     big = pd.DataFrame(
@@ -161,7 +161,7 @@ def test_large_tables_keep_one_forest():
 
 
 def test_ratio_booster_joins_numeric_tables_only(clothing_small):
-    from blend.members import MAX_RATIO_COLUMNS
+    from blend.members.defaults import MAX_RATIO_COLUMNS
 
     rng = np.random.default_rng(0)
     X = pd.DataFrame(

@@ -22,7 +22,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import blend
-from blend.persist import ModelVersionWarning, UnsafeModelError, read_manifest
+from blend.io import ModelVersionWarning, UnsafeModelError, read_manifest
 
 
 @pytest.fixture(scope="module")
@@ -354,7 +354,7 @@ def _fresh_process_predict(path: Path, X: pd.DataFrame, folder: Path, method="pr
 
 
 def test_tree_pipelines_on_mixed_data_round_trip(clothing_small, tmp_path):
-    featurize = pytest.importorskip("blend.featurize")
+    featurize = pytest.importorskip("blend.features.tree")
     xgboost = pytest.importorskip("xgboost")
     X, y, _ = clothing_small
     for model in (
@@ -371,7 +371,7 @@ TABULAR = ["brand", "category", "condition", "seller_rating", "days_listed", "de
 
 
 def test_keras_graph_estimators_round_trip(clothing_small, tmp_path):
-    deep = pytest.importorskip("blend.deep.estimators")
+    deep = pytest.importorskip("blend.members.deep.estimators")
     X, y, _ = clothing_small
     X, y = X[TABULAR].iloc[:150], y.iloc[:150]
     reg = deep.KerasGraphRegressor(epochs=1, random_state=0).fit(X, y)
@@ -387,7 +387,7 @@ def test_keras_graph_estimators_round_trip(clothing_small, tmp_path):
 
 @pytest.mark.slow
 def test_keras_graph_with_photos_round_trip(clothing_small, tmp_path):
-    deep = pytest.importorskip("blend.deep.estimators")
+    deep = pytest.importorskip("blend.members.deep.estimators")
     X, y, _ = clothing_small
     X, y = X[["brand", "seller_rating", "photo_front"]].iloc[:100], y.iloc[:100]
     reg = deep.KerasGraphRegressor(epochs=1, random_state=0).fit(X, y)
@@ -396,9 +396,9 @@ def test_keras_graph_with_photos_round_trip(clothing_small, tmp_path):
 
 
 def test_blend_with_tree_and_deep_members_in_fresh_process(clothing_small, tmp_path):
-    blender = pytest.importorskip("blend.blender")
-    deep = pytest.importorskip("blend.deep.estimators")
-    featurize = pytest.importorskip("blend.featurize")
+    blender = pytest.importorskip("blend.ensemble.blender")
+    deep = pytest.importorskip("blend.members.deep.estimators")
+    featurize = pytest.importorskip("blend.features.tree")
     X, y, _ = clothing_small
     X, y = X[TABULAR].iloc[:150], y.iloc[:150]
     members = [
@@ -419,7 +419,7 @@ def test_blend_with_tree_and_deep_members_in_fresh_process(clothing_small, tmp_p
     [
         ("sklearn.ensemble._forest.RandomForestRegressor", True),
         ("numpy.float64", True),
-        ("blend.persist._MemberRef", True),
+        ("blend.io._MemberRef", True),
         ("collections.OrderedDict", True),
         ("os.system", False),
         ("posix.system", False),
@@ -440,6 +440,6 @@ def test_blend_with_tree_and_deep_members_in_fresh_process(clothing_small, tmp_p
     ],
 )
 def test_allowlist(name, allowed):
-    from blend.persist import _type_allowed
+    from blend.io import _type_allowed
 
     assert _type_allowed(name) is allowed

@@ -179,7 +179,7 @@ def test_featurizer_non_numeric_value_in_numeric_column_is_named(n, bad):
 @FAST
 @given(st.lists(st.sampled_from([(8, 8, 3), (8, 8), (6, 8, 3), (8, 8, 1)]), min_size=2, max_size=5))
 def test_images_of_mixed_shapes_raise_naming_the_column(shapes):
-    # (H, W) and (H, W, 1) are the same grayscale image (documented in blend.images)
+    # (H, W) and (H, W, 1) are the same grayscale image (documented in blend.features.images)
     assume(len({s if len(s) == 3 else (*s, 1) for s in shapes}) > 1)
     rng = np.random.default_rng(0)
     cells = [rng.integers(0, 255, size=s, dtype=np.uint8) for s in shapes]

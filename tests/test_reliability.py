@@ -30,7 +30,7 @@ from sklearn.linear_model import Ridge
 
 import blend
 from blend import BlendRegressor, make_tree_pipeline
-from blend.persist import UnsafeModelError
+from blend.io import UnsafeModelError
 
 ROOT = Path(__file__).resolve().parents[1]
 

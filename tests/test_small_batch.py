@@ -7,7 +7,7 @@ from sklearn.ensemble import ExtraTreesClassifier, RandomForestRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from blend import _small_batch as small_batch
+from blend.ensemble import fast_predict as small_batch
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +108,7 @@ def test_xgboost_packed_trees_match_dense_sparse_early_stopped_and_pipelines(dat
     xgboost = pytest.importorskip("xgboost")
     from scipy import sparse
 
-    from blend._boosting import EarlyStoppedXGBRegressor
+    from blend.members.xgboost import EarlyStoppedXGBRegressor
 
     X, y = data
     X = X.copy()

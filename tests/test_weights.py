@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from blend import weights as W
+from blend.ensemble import weights as W
 
 finite = st.floats(-100, 100, allow_nan=False, allow_infinity=False)
 

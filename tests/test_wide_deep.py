@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from blend.wide.crosses import check_crosses, hash_combinations, propose_crosses
-from blend.wide.encoder import MISSING_ID, UNSEEN_ID, WideEncoder
+from blend.features.crosses import check_crosses, hash_combinations, propose_crosses
+from blend.features.wide import MISSING_ID, UNSEEN_ID, WideEncoder
 
 TABULAR = ["brand", "condition", "category", "size", "seller_rating", "days_listed"]
 FAST = {"deep": "mlp", "model__units": 16, "model__meta_units": 16, "epochs": 3,
@@ -49,7 +49,7 @@ def test_cross_hash_is_crc32_in_range_and_stable_across_processes():
     assert buckets[0] == zlib.crc32(b"a=x\x1fb=u") % 97
     assert "a=x & b=u" in combos[int(buckets[0])]
     code = (
-        "import pandas as pd; from blend.wide.crosses import hash_combinations;"
+        "import pandas as pd; from blend.features.crosses import hash_combinations;"
         "f = pd.DataFrame({'a': ['x', 'y', None, 'x'], 'b': ['u', 'v', 'u', 'u']});"
         "print(hash_combinations(f, ('a', 'b'), 97)[0].tolist())"
     )
@@ -154,7 +154,7 @@ def test_wide_weights_and_importance_by_name(joint):
 
 def test_wide_l2_auto_is_a_ridge_of_a_fixed_number_of_rows(joint, tabular):
     from blend import WideDeepRegressor
-    from blend.wide_deep import WIDE_PSEUDO_ROWS
+    from blend.members.wide_deep.estimators import WIDE_PSEUDO_ROWS
 
     X, y = tabular
     assert joint.get_params()["wide_l2"] == "auto"
@@ -189,7 +189,7 @@ def test_convex_init_starts_at_the_ridge_solution_with_the_training_penalty(tabu
     from sklearn.linear_model import Ridge
 
     from blend import WideDeepRegressor
-    from blend.wide_deep import WIDE_PSEUDO_ROWS
+    from blend.members.wide_deep.estimators import WIDE_PSEUDO_ROWS
 
     X, y = tabular
     crosses = [("brand", "condition")]
@@ -211,7 +211,7 @@ def test_convex_init_of_a_classifier_is_l2_logistic_regression(tabular):
     from sklearn.linear_model import LogisticRegression
 
     from blend import WideDeepClassifier
-    from blend.wide_deep import WIDE_PSEUDO_ROWS
+    from blend.members.wide_deep.estimators import WIDE_PSEUDO_ROWS
 
     X, y = tabular
     labels = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
@@ -337,7 +337,7 @@ def test_image_descriptors_feed_the_wide_part(clothing_small, tmp_path):
 
     import blend
     from blend import WideDeepRegressor
-    from blend.wide_deep import WIDE_PSEUDO_ROWS
+    from blend.members.wide_deep.estimators import WIDE_PSEUDO_ROWS
 
     X, y, _ = clothing_small
     X = X[["brand", "condition", "photo_front"]]

@@ -1,6 +1,7 @@
 """Boosted trees on top of the crossed linear model: LinearBoostRegressor and LinearBoostClassifier.
 
-The crossed linear member (:mod:`blend.linear`) gets additive effects and known interactions in
+The crossed linear member (:mod:`blend.members.linear`)
+gets additive effects and known interactions in
 closed form; boosted trees get thresholds and higher-order interactions. Here CatBoost starts
 from the linear model's prediction (its *baseline*) and its trees fit only what the linear model
 leaves: the trees no longer spend splits approximating a sum of many small effects. The result
@@ -22,9 +23,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._gbm import CatBoostMemberClassifier, CatBoostMemberRegressor
-from .featurize import featurizer_for
-from .linear import WideLinearClassifier, WideLinearRegressor
+from blend.features.tree import featurizer_for
+from blend.members.gbm import CatBoostMemberClassifier, CatBoostMemberRegressor
+from blend.members.linear import WideLinearClassifier, WideLinearRegressor
 
 __all__ = ["LinearBoostClassifier", "LinearBoostRegressor"]
 
@@ -84,7 +85,7 @@ class LinearBoostRegressor(RegressorMixin, _LinearBoost):
     params : dict, optional
         CatBoost options over the member defaults (learning rate 0.08, depth 6).
     crosses : None, "auto" or list of tuples, default="auto"
-        The linear model's crosses (see :class:`~blend.linear.WideLinearRegressor`).
+        The linear model's crosses (see :class:`~blend.members.linear.WideLinearRegressor`).
     random_state : int or None
         Seeds both parts.
 
@@ -95,11 +96,12 @@ class LinearBoostRegressor(RegressorMixin, _LinearBoost):
     booster_ : CatBoostMemberRegressor
         The trees fitted on the baseline's residual structure (early-stopped).
     features_ : MixedFeaturizer
-        The tree matrix (sparse TF-IDF text, NaN kept; see :func:`blend.featurize.featurizer_for`).
+        The tree matrix (sparse TF-IDF text, NaN kept; see
+        :func:`blend.features.tree.featurizer_for`).
 
     Examples
     --------
-    >>> from blend.linear_boost import LinearBoostRegressor
+    >>> from blend.members.linear_boost import LinearBoostRegressor
     >>> from blend.datasets import make_clothing
     >>> X, y, _ = make_clothing(300, random_state=0)
     >>> LinearBoostRegressor(random_state=0).fit(X, y).predict(X.iloc[:2]).shape
@@ -139,7 +141,7 @@ class LinearBoostClassifier(ClassifierMixin, _LinearBoost):
 
     Examples
     --------
-    >>> from blend.linear_boost import LinearBoostClassifier
+    >>> from blend.members.linear_boost import LinearBoostClassifier
     >>> from blend.datasets import make_clothing
     >>> X, y, _ = make_clothing(300, random_state=0)
     >>> clf = LinearBoostClassifier(random_state=0).fit(X, y > y.median())

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ._validation import _missing
+from blend.features.validation import _missing
 
 __all__ = ["image_shape", "read_images"]
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .._validation import category_values
+from blend.features.validation import category_values
 
 __all__ = ["MISSING", "check_crosses", "cross_name", "hash_combinations", "propose_crosses"]
 

@@ -27,7 +27,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from .featurize import MixedFeaturizer
+from blend.features.tree import MixedFeaturizer
 
 __all__ = ["DaskBoostedRegressor", "featurize_partitions", "fit_xgboost_dask"]
 

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .._validation import category_values, check_columns, numeric_values, text_values
-from ..images import image_shape, read_images
-from ..roles import columns_with, image_source, resolve_roles
+from blend.features.images import image_shape, read_images
+from blend.features.validation import category_values, check_columns, numeric_values, text_values
+from blend.roles import columns_with, image_source, resolve_roles
 
 __all__ = ["InputEncoder", "InputSpec", "tokenize"]  # FrameDataset: see __getattr__
 
@@ -133,7 +133,7 @@ class InputEncoder:
     Examples
     --------
     >>> import pandas as pd
-    >>> from blend.deep.inputs import InputEncoder
+    >>> from blend.members.deep.inputs import InputEncoder
     >>> df = pd.DataFrame({"size": ["S", "M", None], "price": [1.0, None, 3.0]})
     >>> enc = InputEncoder().fit(df)
     >>> [s.name for s in enc.specs_]
@@ -440,7 +440,7 @@ class InputEncoder:
 
 
 def _load_keras():
-    from .._quiet_keras import import_keras
+    from blend._quiet_keras import import_keras
 
     return import_keras()
 

@@ -22,10 +22,14 @@ from sklearn.ensemble import (
     RandomForestRegressor,
 )
 
-from ._boosting import EarlyStoppedXGBClassifier, EarlyStoppedXGBRegressor, default_xgb_params
-from ._validation import check_target, ensure_frame
-from .featurize import make_tree_pipeline, ratio_sources
-from .roles import resolve_roles, widens_features
+from blend.features.tree import make_tree_pipeline, ratio_sources
+from blend.features.validation import check_target, ensure_frame
+from blend.members.xgboost import (
+    EarlyStoppedXGBClassifier,
+    EarlyStoppedXGBRegressor,
+    default_xgb_params,
+)
+from blend.roles import resolve_roles, widens_features
 
 __all__ = ["default_members"]
 
@@ -93,7 +97,7 @@ def _optional_boosters(
     where it errs like XGBoost and costs as much; there CatBoost takes larger steps over
     coarser feature borders.
     """
-    from ._gbm import (
+    from blend.members.gbm import (
         CatBoostMemberClassifier,
         CatBoostMemberRegressor,
         LightGBMMemberClassifier,
@@ -139,13 +143,13 @@ def _linear_members(
     one-row predict time (13 -> 26 ms) for 0.0848 -> 0.0843. It is regression-only: multiclass
     CatBoost on top of the logistic log-odds took 70 s for 2,400 listings.
     """
-    from .linear import WideLinearClassifier, WideLinearRegressor
+    from blend.members.linear import WideLinearClassifier, WideLinearRegressor
 
     if task != "regression":
         return [("linear", WideLinearClassifier(roles=dict(roles), random_state=seed))]
     if not (wide and has_catboost()):
         return [("linear", WideLinearRegressor(roles=dict(roles), random_state=seed))]
-    from .linear_boost import LinearBoostRegressor
+    from blend.members.linear_boost import LinearBoostRegressor
 
     params = _catboost_params(n_rows, wide)
     return [("linear_boost", LinearBoostRegressor(dict(roles), params=params, random_state=seed))]
@@ -156,7 +160,8 @@ def _additive_member(
 ) -> list[tuple[str, BaseEstimator]]:
     """The linear model plus trees over the image descriptors, for regression with images.
 
-    :class:`~blend.additive_boost.AdditiveBoostRegressor` joins when image columns sit beside
+    :class:`~blend.members.additive_boost.AdditiveBoostRegressor`
+    joins when image columns sit beside
     other used columns. On make_clothing(10000) it is the strongest member (test RMSE 0.2295
     against 0.2320 for CatBoost started from the linear model, 0.2413 for CatBoost and 0.2482
     for the network, seed 0) at 12 s a fit, and the blend of it, the linear-started CatBoost
@@ -167,7 +172,7 @@ def _additive_member(
     other = any(role not in ("image", "ignore") for role in roles.values())
     if task != "regression" or not (image and other):
         return []
-    from .additive_boost import AdditiveBoostRegressor
+    from blend.members.additive_boost import AdditiveBoostRegressor
 
     return [("additive_boost", AdditiveBoostRegressor(dict(roles), random_state=seed))]
 
@@ -188,11 +193,11 @@ def _deep_member(
     read: there the plain graph.
     """
     try:
-        from .deep.estimators import KerasGraphClassifier, KerasGraphRegressor
+        from blend.members.deep.estimators import KerasGraphClassifier, KerasGraphRegressor
     except ImportError:  # the deep package is optional in a minimal install
         return []
     if set(roles.values()) & {"categorical", "numeric"}:
-        from .wide_deep import WideDeepClassifier, WideDeepRegressor
+        from blend.members.wide_deep.estimators import WideDeepClassifier, WideDeepRegressor
 
         cls = WideDeepRegressor if task == "regression" else WideDeepClassifier
         return [("wide_deep", cls(roles=dict(roles), random_state=seed, verbose=0))]
@@ -259,14 +264,14 @@ def default_members(
           text/image matrices: it errs like XGBoost (error correlation 0.96 on diamonds) and
           its predictions cost the most;
         - ``"linear_boost"`` (regression with text or images, when CatBoost is installed):
-          :class:`~blend.linear_boost.LinearBoostRegressor`, CatBoost trees started from the
+          :class:`~blend.members.linear_boost.LinearBoostRegressor`, CatBoost trees started from the
           prediction of a crossed linear model (ridge over one-hot categoricals, quantile
           buckets, significant crosses, standardized numerics, TF-IDF text and image
           descriptors); otherwise ``"linear"``, that linear model alone
-          (:class:`~blend.linear.WideLinearRegressor`, or the logistic
-          :class:`~blend.linear.WideLinearClassifier` for classification);
+          (:class:`~blend.members.linear.WideLinearRegressor`, or the logistic
+          :class:`~blend.members.linear.WideLinearClassifier` for classification);
         - ``"additive_boost"`` (regression with image columns beside other columns):
-          :class:`~blend.additive_boost.AdditiveBoostRegressor`, that linear model over the
+          :class:`~blend.members.additive_boost.AdditiveBoostRegressor`, that linear model over the
           other columns plus boosted trees over the image descriptors, backfitted; with it,
           text or images, the network and CatBoost installed, ``"catboost"`` is left out
           (``"linear_boost"`` already boosts every column);

@@ -38,6 +38,7 @@ The noise standard deviation is the best RMSE on log price any model can reach (
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
@@ -46,7 +47,6 @@ import pandas as pd
 
 __all__ = ["ClothingMarket", "load_diamonds", "make_clothing"]
 
-_DATA_ENV = "BLEND_DATA"
 DIAMOND_ORDER = {
     "cut": ["Fair", "Good", "Very Good", "Premium", "Ideal"],
     "color": ["J", "I", "H", "G", "F", "E", "D"],
@@ -54,20 +54,15 @@ DIAMOND_ORDER = {
 }
 
 
-def _data_file(name: str) -> Path:
-    candidates = []
-    if os.environ.get(_DATA_ENV):
-        candidates.append(Path(os.environ[_DATA_ENV]) / name)
-    here = Path(__file__).resolve().parent
-    candidates += [here.parent / "data" / name, here / "data" / name]
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise FileNotFoundError(
-        f"Cannot find the data file {name!r} (looked in {[str(p) for p in candidates]}). "
-        f"Install blend from its source tree (pip install -e .) or set {_DATA_ENV} to the "
-        "folder holding it."
-    )
+def _data_file(name: str):
+    """A data file shipped inside the package (``blend/datasets/data/``), wheel or checkout."""
+    path = resources.files("blend.datasets") / "data" / name
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"The data file {name!r} is missing from the installed package ({path}); "
+            "reinstall blend."
+        )
+    return path
 
 
 def load_diamonds(*, log_price: bool = False) -> tuple[pd.DataFrame, pd.Series]:

@@ -19,10 +19,10 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ._gbm import _NativeBooster
-from ._image_features import image_descriptor_names, image_descriptors, image_scale
-from ._text_features import TextEncoder, dense_to_csr
-from ._validation import (
+from blend.features.image_descriptors import image_descriptor_names, image_descriptors, image_scale
+from blend.features.images import image_shape, read_images
+from blend.features.text import TextEncoder, dense_to_csr
+from blend.features.validation import (
     beyond_float32_as_missing,
     category_values,
     check_columns,
@@ -31,8 +31,7 @@ from ._validation import (
     numeric_values,
     text_values,
 )
-from .images import image_shape, read_images
-from .roles import resolve_roles
+from blend.roles import resolve_roles
 
 __all__ = ["MixedFeaturizer", "make_tree_pipeline"]
 
@@ -547,8 +546,8 @@ def _reads_sparse_text(estimator: BaseEstimator) -> bool:
     sparse columns took minutes for 2,400 rows."""
     if _is_xgboost(estimator):
         return True
-    final = _final_model(estimator)
-    return isinstance(final, _NativeBooster) and not final._is_classifier
+    # a member class says so itself (features never import members)
+    return bool(getattr(_final_model(estimator), "_blend_reads_sparse_text", False))
 
 
 def featurizer_for(

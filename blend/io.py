@@ -154,6 +154,8 @@ _BUILTINS_OK = {
     ).split()
 }
 _OTHER_OK = {"collections.OrderedDict", "collections.defaultdict", "collections.Counter"}
+# this module's own placeholders (its name, "io", is otherwise a denied part)
+_OWN_OK = {f"{__name__}._MemberRef", f"{__name__}._PandasValue"}
 
 
 def _resolve(qualname: str) -> Any:
@@ -177,7 +179,7 @@ def _type_allowed(qualname: str) -> bool:
     accepted, outside of their file-reading, testing and code-compiling modules; the module is
     only imported after the name passed these checks.
     """
-    if qualname in _BUILTINS_OK or qualname in _OTHER_OK:
+    if qualname in _BUILTINS_OK or qualname in _OTHER_OK or qualname in _OWN_OK:
         return True
     parts = qualname.split(".")
     if parts[0] not in _TRUSTED_ROOTS or len(parts) < 2:
@@ -566,7 +568,7 @@ class _Loader:
 def _load_keras(data: bytes, name: str) -> Any:
     if not data.startswith(b"PK"):
         raise UnsafeModelError(_not_format(name, data, "a .keras zip archive"))
-    from ._quiet_keras import import_keras
+    from blend._quiet_keras import import_keras
 
     keras = import_keras()
 

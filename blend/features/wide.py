@@ -2,19 +2,21 @@
 
 Every wide feature is a *field* with its own range of ids in one table, so the whole wide part
 is a single Keras input ``"wide"`` of shape ``(n_fields,)`` read by
-:class:`~blend.wide.layers.WideLinear` (one weight per id, summed over the fields: exactly a
+:class:`~blend.members.wide_deep.layers.WideLinear`
+(one weight per id, summed over the fields: exactly a
 linear model over the one-hot encoding). The fields are
 
 * one per categorical column: id 0 = missing, 1 = level unseen in fit, 2.. = levels;
 * one per numeric column: id 0 = missing, then quantile buckets learned in fit;
 * one per cross of categorical columns: the CRC-32 hash bucket of the combination (see
-  :mod:`blend.wide.crosses`; a combination unseen in fit lands in its hash bucket, whose weight
+  :mod:`blend.features.crosses`; a combination unseen in fit lands in its hash bucket, whose weight
   stays 0 unless a seen combination shares it);
 * optionally one per tree of a boosted model fitted on the same rows: the tree's leaf
   (He et al. 2014, "Practical lessons from predicting clicks on ads at Facebook").
 
 With ``images=True`` each image column also gives the wide part a dense block: generic
-colour, texture and blemish descriptors (:func:`blend._image_features.image_descriptors`),
+colour, texture and blemish descriptors
+(:func:`~blend.features.image_descriptors.image_descriptors`),
 standardized on the fit rows, read by a linear layer beside the one-hot ids (Keras input
 ``"wide_dense"``), so the linear part sees what is in the photos. Text columns are left to the
 deep part.
@@ -24,17 +26,17 @@ from __future__ import annotations
 
 import itertools
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from .._validation import category_values, check_columns, level_codes, numeric_values
-from ..roles import columns_with, resolve_roles
-from .crosses import check_crosses, cross_name, hash_combinations, propose_crosses
+from blend.features.crosses import check_crosses, cross_name, hash_combinations, propose_crosses
+from blend.features.validation import category_values, check_columns, level_codes, numeric_values
+from blend.roles import columns_with, resolve_roles
 
-__all__ = ["WIDE_DENSE", "WIDE_INPUT", "Field", "JointEncoder", "WideEncoder"]
+__all__ = ["WIDE_DENSE", "WIDE_INPUT", "Field", "WideEncoder"]
 
 WIDE_INPUT = "wide"
 WIDE_DENSE = "wide_dense"
@@ -67,7 +69,7 @@ class WideEncoder:
         ``{column: role}`` overrides (see :func:`blend.infer_roles`).
     crosses : None, "auto" or list of tuples of column names, default="auto"
         Crossed categorical columns. ``"auto"`` keeps the pairs whose interaction is
-        significant for the target (:func:`~blend.wide.crosses.propose_crosses`).
+        significant for the target (:func:`~blend.features.crosses.propose_crosses`).
     max_crosses : int, default=8
         The most pairs ``"auto"`` proposes.
     cross_buckets : int, default=1000
@@ -207,8 +209,8 @@ class WideEncoder:
         return np.unique(np.quantile(finite, quantiles)) if len(finite) else np.array([])
 
     def _fit_dense(self, X: pd.DataFrame, roles: dict) -> None:
-        from .._image_features import image_descriptor_names, image_scale
-        from ..images import image_shape, read_images
+        from blend.features.image_descriptors import image_descriptor_names, image_scale
+        from blend.features.images import image_shape, read_images
 
         self._images: dict[str, tuple] = {}  # column -> (shape, pixel scale)
         self.dense_names_, blocks = [], []
@@ -227,8 +229,8 @@ class WideEncoder:
 
     def _descriptors(self, column: str, pixels: np.ndarray | None = None, series=None):
         """``(n, n_descriptors)`` of an image column (pixels, or read from ``series``)."""
-        from .._image_features import image_descriptors
-        from ..images import read_images
+        from blend.features.image_descriptors import image_descriptors
+        from blend.features.images import read_images
 
         shape, scale = self._images[column]
         if pixels is None:
@@ -246,7 +248,7 @@ class WideEncoder:
     def _fit_trees(self, X: pd.DataFrame, y: np.ndarray, roles: dict):
         from xgboost import XGBClassifier, XGBRegressor
 
-        from ..featurize import make_tree_pipeline
+        from blend.features.tree import make_tree_pipeline
 
         params = {**_GBDT_DEFAULTS, "random_state": self.random_state, "n_jobs": 2}
         params.update(self.gbdt_params or {})
@@ -261,24 +263,6 @@ class WideEncoder:
         return pipeline, int(params["max_depth"]), leaves.reshape(len(X), -1).shape[1]
 
     # ------------------------------------------------------------------ transform
-    @property
-    def spec(self):
-        """The :class:`~blend.deep.inputs.InputSpec` of the ``"wide"`` Keras input."""
-        from ..deep.inputs import InputSpec
-
-        return InputSpec(WIDE_INPUT, "wide", tuple(self.columns_), (len(self.fields_),), "int32",
-                         vocab_size=self.n_ids_)  # fmt: skip
-
-    @property
-    def dense_spec(self):
-        """The ``"wide_dense"`` input's spec, or None without image descriptors."""
-        from ..deep.inputs import InputSpec
-
-        if not self.dense_names_:
-            return None
-        columns = tuple(self._images)
-        return InputSpec(WIDE_DENSE, "wide_dense", columns, (len(self.dense_names_),), "float32")
-
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         """The ``(n_rows, n_fields)`` int32 ids (offsets included) of ``X``; ``X`` is unchanged."""
         if not hasattr(self, "fields_"):
@@ -353,51 +337,3 @@ def _bucket_names(edges: np.ndarray) -> list[str]:
     text = [f"{e:.4g}" for e in edges]
     middle = [f"[{a}, {b})" for a, b in itertools.pairwise(text)]
     return [f"< {text[0]}", *middle, f">= {text[-1]}"]
-
-
-class JointEncoder:
-    """The deep part's :class:`~blend.deep.inputs.InputEncoder` plus a :class:`WideEncoder`.
-
-    Behaves like an ``InputEncoder`` (``fit``, ``transform``, ``specs_``, ``roles_``,
-    ``streamed``, ``read_images``): its arrays are the deep inputs plus ``"wide"``. Either part
-    may be ``None`` (wide-only or deep-only ablations). The encoded target is handed over at
-    construction (the wide part uses it for ``crosses="auto"`` and the trees) and dropped after
-    ``fit``.
-    """
-
-    def __init__(self, deep=None, wide: WideEncoder | None = None, y: np.ndarray | None = None):
-        self.deep = deep
-        self.wide = wide
-        self.y = y
-
-    def fit(self, X: pd.DataFrame) -> JointEncoder:
-        if self.deep is not None:
-            self.deep.fit(X)
-        if self.wide is not None:
-            self.wide.fit(X, self.y)
-        self.y = None  # the target is not part of the fitted state
-        parts = [p for p in (self.deep, self.wide) if p is not None]
-        self.roles_ = dict(parts[0].roles_)
-        self.specs_ = list(self.deep.specs_) if self.deep is not None else []
-        if self.wide is not None:
-            self.specs_.append(self.wide.spec)
-            if self.wide.dense_spec is not None:
-                self.specs_.append(self.wide.dense_spec)
-        return self
-
-    @property
-    def streamed(self) -> list:
-        return self.deep.streamed if self.deep is not None else []
-
-    def read_images(self, spec, cells):
-        return self.deep.read_images(spec, cells)
-
-    def transform(self, X: pd.DataFrame, *, skip: Sequence[str] = ()) -> dict[str, np.ndarray]:
-        if not isinstance(X, pd.DataFrame):
-            raise TypeError(f"Expected a pandas DataFrame, got {type(X).__name__}.")
-        out = self.deep.transform(X, skip=skip) if self.deep is not None else {}
-        if self.wide is not None and WIDE_INPUT not in skip:
-            out[WIDE_INPUT] = self.wide.transform(X)
-        if self.wide is not None and self.wide.dense_names_ and WIDE_DENSE not in skip:
-            out[WIDE_DENSE] = self.wide.transform_dense(X)
-        return out

@@ -1,4 +1,5 @@
-"""A compiled inference function for a Keras model: the only backend-specific code in blend.deep.
+"""A compiled inference function for a Keras model: the only backend-specific
+code of the deep members.
 
 ``model.predict`` builds a data pipeline on every call (~100 ms for one row); calling the model
 inside a compiled function costs well under a millisecond per call. The function returned here
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .. import _quiet_keras  # noqa: F401 - Keras without TensorFlow start-up notices
+from blend import _quiet_keras  # noqa: F401 - Keras without TensorFlow start-up notices
 
 # isort: split
 import keras

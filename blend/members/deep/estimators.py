@@ -2,7 +2,8 @@
 
 :class:`KerasGraphRegressor`, :class:`KerasGraphClassifier` and
 :class:`KerasMultiTaskEstimator` read a DataFrame (roles inferred or given), encode it with
-:class:`~blend.deep.inputs.InputEncoder`, build a functional graph (:func:`build_body` plus a
+:class:`~blend.members.deep.inputs.InputEncoder`, build a functional
+graph (:func:`build_body` plus a
 head), train it with Adam, early stopping and learning-rate reduction on a validation split,
 and predict through a compiled function (about a millisecond per call instead of ~100 ms for
 ``model.predict``).
@@ -25,8 +26,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import FrameInputMixin, check_class_labels, check_target
-from .inputs import InputEncoder, InputSpec
+from blend.features.validation import FrameInputMixin, check_class_labels, check_target
+from blend.members.deep.inputs import InputEncoder, InputSpec
 
 __all__ = [
     "KerasGraphBase",
@@ -46,7 +47,7 @@ _EMA_STEPS = 100
 
 
 def _keras():
-    from .._quiet_keras import import_keras
+    from blend._quiet_keras import import_keras
 
     return import_keras()
 
@@ -122,7 +123,7 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
         ``streamed`` and ``read_images``) fitted in ``fit``.
 
     Everything the subclass learns must live in ``model_`` (Keras state) or plain Python /
-    numpy attributes, so estimators pickle and :mod:`blend.persist` can save them.
+    numpy attributes, so estimators pickle and :mod:`blend.io` can save them.
     """
 
     _blend_expensive = True
@@ -167,7 +168,7 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
 
     def _build_model(self, specs: list[InputSpec]):
         """Build the uncompiled Keras model from the input specs (override to extend)."""
-        from .branches import build_body
+        from blend.members.deep.branches import build_body
 
         keras = _keras()
         if callable(self.graph):
@@ -330,7 +331,7 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
             return {k: v[rows] for k, v in t.items()} if isinstance(t, dict) else t[rows]
 
         if encoder.streamed:
-            from . import inputs
+            from blend.members.deep import inputs
 
             def dataset(rows, shuffle):
                 return inputs.FrameDataset(
@@ -389,7 +390,7 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
         """Model outputs for ``X`` (array, or dict per output), through the compiled path."""
         X = self._check_X_predict(X)
         if getattr(self, "_forward", None) is None:
-            from ._predict import compile_forward
+            from blend.members.deep.compiled_predict import compile_forward
 
             self._forward = compile_forward(self.model_)
         chunks = []
@@ -432,7 +433,7 @@ _PARAMS_DOC = """
         ``{column: role}`` overrides; other columns are inferred (:func:`blend.infer_roles`).
     graph : str or callable, default="auto"
         ``"auto"``, ``"mlp"``, ``"resnet"``, ``"separable"``, ``"inception"`` (see
-        :mod:`blend.deep.branches`), or ``graph(specs) -> keras.Model``: your own functional
+        :mod:`blend.members.deep.branches`), or ``graph(specs) -> keras.Model``: your own functional
         graph over inputs named ``spec.name``, ending in the outputs this estimator expects.
     shared : None, False or list of column lists, default=None
         Columns sharing one encoder. ``None``: image columns of the same shape share one.
@@ -455,10 +456,11 @@ _PARAMS_DOC = """
         Seeds Python, numpy and Keras: the same seed gives identical predictions on CPU.
     verbose : int, default=0
     **routed
-        ``model__<option>`` (to :func:`blend.deep.branches.build_body`, e.g. ``model__units``,
+        ``model__<option>`` (to :func:`~blend.members.deep.branches.build_body`,
+        e.g. ``model__units``,
         ``model__text="lstm"``), ``optimizer__<option>``, ``fit__<option>`` (to
         ``keras.Model.fit``, e.g. ``fit__callbacks``), ``compile__<option>`` and
-        ``encoder__<option>`` (to :class:`~blend.deep.inputs.InputEncoder`, e.g.
+        ``encoder__<option>`` (to :class:`~blend.members.deep.inputs.InputEncoder`, e.g.
         ``encoder__max_tokens``).
 """
 

@@ -9,7 +9,7 @@ else (sparse input, NaN/inf, subclasses, multi-output classifiers) takes the est
 
 Boosters (``HistGradientBoosting*``, ``XGBRegressor`` and our early-stopped XGBoost, alone or
 ending a pipeline) answer a handful of rows from their trees packed into flat arrays
-(:mod:`blend._packed_trees`). The packing reads internals, so the first use on each fitted
+(:mod:`blend.ensemble.packed_trees`). The packing reads internals, so the first use on each fitted
 model is checked against the model's own output, bit for bit; a mismatch or a missing
 attribute (another library version, categorical splits) disables the fast path for that model,
 which then predicts as usual.
@@ -29,8 +29,8 @@ from sklearn.ensemble import (
     RandomForestRegressor,
 )
 
-from . import _packed_trees as packed_trees
-from ._boosting import EarlyStoppedXGBRegressor
+from blend.ensemble import packed_trees as packed_trees
+from blend.members.xgboost import EarlyStoppedXGBRegressor
 
 __all__ = ["SMALL_BATCH", "predict", "predict_proba"]
 

@@ -1,7 +1,7 @@
 """Deep members: Keras 3 building blocks, multi-input graphs and scikit-learn estimators.
 
-Importing :mod:`blend.deep.inputs` does not import Keras; :mod:`blend.deep.blocks`,
-:mod:`blend.deep.branches` and :mod:`blend.deep.estimators` do.
+Importing :mod:`blend.members.deep.inputs` does not import Keras; :mod:`blend.members.deep.blocks`,
+:mod:`blend.members.deep.branches` and :mod:`blend.members.deep.estimators` do.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ __all__ = sorted(_LAZY)
 
 def __getattr__(name: str):
     if name not in _LAZY:
-        raise AttributeError(f"module 'blend.deep' has no attribute {name!r}")
+        raise AttributeError(f"module 'blend.members.deep' has no attribute {name!r}")
     value = getattr(importlib.import_module(_LAZY[name], __name__), name)
     globals()[name] = value
     return value

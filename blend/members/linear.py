@@ -29,10 +29,10 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import FrameInputMixin, check_class_labels, numeric_target
-from .featurize import MixedFeaturizer
-from .roles import resolve_roles
-from .wide.encoder import WideEncoder
+from blend.features.tree import MixedFeaturizer
+from blend.features.validation import FrameInputMixin, check_class_labels, numeric_target
+from blend.features.wide import WideEncoder
+from blend.roles import resolve_roles
 
 __all__ = ["WideLinearClassifier", "WideLinearRegressor"]
 
@@ -309,7 +309,7 @@ class WideLinearRegressor(RegressorMixin, _WideLinear):
 
     Examples
     --------
-    >>> from blend.linear import WideLinearRegressor
+    >>> from blend.members.linear import WideLinearRegressor
     >>> from blend.datasets import make_clothing
     >>> X, y, _ = make_clothing(300, random_state=0)
     >>> model = WideLinearRegressor(random_state=0).fit(X, y)
@@ -399,7 +399,7 @@ class WideLinearClassifier(ClassifierMixin, _WideLinear):
 
     Examples
     --------
-    >>> from blend.linear import WideLinearClassifier
+    >>> from blend.members.linear import WideLinearClassifier
     >>> from blend.datasets import make_clothing
     >>> X, y, _ = make_clothing(300, random_state=0)
     >>> clf = WideLinearClassifier(random_state=0).fit(X, y > y.median())

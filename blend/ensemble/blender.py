@@ -28,7 +28,7 @@ How a fit runs
    blending, ``expensive_folds + 1`` fits instead of ``k + 1``, all weights learned on the
    holdout rows. On make_clothing(10000) the fit went 184 s -> 96 s at the same test RMSE
    (0.2359; the same weights to 0.005).
-4. **Weights** from the OOF matrix (:mod:`blend.weights`): ``"caruana"`` (greedy ensemble
+4. **Weights** from the OOF matrix (:mod:`blend.ensemble.weights`): ``"caruana"`` (greedy ensemble
    selection), ``"nnls"`` (simplex least squares; log loss for classifiers), ``"stacking"``
    (any scikit-learn ``final_estimator`` on the OOF predictions, optionally with the original
    features) or ``"mean"``.
@@ -78,9 +78,9 @@ from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted
 
-from . import _small_batch as small_batch
-from . import diversity as _div
-from . import weights as _w
+from blend.ensemble import diversity as _div
+from blend.ensemble import fast_predict as small_batch
+from blend.ensemble import weights as _w
 
 __all__ = ["BlendClassifier", "BlendRegressor", "FoldAverage"]
 
@@ -392,7 +392,7 @@ class _BaseBlend(_BaseComposition):
     def _resolve_members(self, X, y) -> list[tuple[str, object]]:
         members = self.members
         if members is None:
-            from .members import default_members
+            from blend.members.defaults import default_members
 
             task = "classification" if self._classification else "regression"
             members = default_members(X, y, task=task, roles=None, random_state=self.random_state)
@@ -722,7 +722,7 @@ class _BaseBlend(_BaseComposition):
         shared_rows = sum(len(test) for _, test in splits[-self.expensive_folds :])
         if shared_rows < _MIN_SHARED_ROWS or not isinstance(X, pd.DataFrame):
             return False
-        from .roles import resolve_roles, widens_features
+        from blend.roles import resolve_roles, widens_features
 
         try:
             roles = resolve_roles(X, None)

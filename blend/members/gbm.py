@@ -1,7 +1,7 @@
 """LightGBM and CatBoost members: early stopping inside ``fit``, state kept as native bytes.
 
 Both boosters are optional (``pip install blend[boost]``). Like the XGBoost wrappers of
-:mod:`blend._boosting`, these split off a validation share in ``fit`` to find the number of
+:mod:`blend.members.xgboost`, these split off a validation share in ``fit`` to find the number of
 trees. Unlike them they take plain keyword ``params`` rather than a booster object, and keep
 the fitted model as the library's own serialized format (LightGBM's model text, CatBoost's
 ``cbm`` bytes) in ``model_bytes_``: pickling, :func:`blend.save` and ``joblib`` then carry
@@ -344,6 +344,9 @@ class _CatBoost(_NativeBooster):
 
 
 class _RegressorMixinFit:
+    # the regressors read the full sparse TF-IDF matrix (see features.tree.featurizer_for)
+    _blend_reads_sparse_text = True
+
     def fit(self, X, y, sample_weight=None, baseline=None):
         """Pick the number of trees on a held-out split, then fit.
 
@@ -430,7 +433,7 @@ class LightGBMMemberRegressor(_RegressorMixinFit, RegressorMixin, _LightGBM):
     Examples
     --------
     >>> import numpy as np
-    >>> from blend._gbm import LightGBMMemberRegressor
+    >>> from blend.members.gbm import LightGBMMemberRegressor
     >>> X = np.random.default_rng(0).normal(size=(300, 3)); y = X[:, 0] * 2
     >>> LightGBMMemberRegressor(random_state=0).fit(X, y).predict(X[:2]).shape
     (2,)
@@ -449,7 +452,7 @@ class LightGBMMemberClassifier(_ClassifierMixinFit, ClassifierMixin, _LightGBM):
     Examples
     --------
     >>> import numpy as np
-    >>> from blend._gbm import LightGBMMemberClassifier
+    >>> from blend.members.gbm import LightGBMMemberClassifier
     >>> X = np.random.default_rng(0).normal(size=(300, 3)); y = np.where(X[:, 0] > 0, "a", "b")
     >>> LightGBMMemberClassifier(random_state=0).fit(X, y).predict_proba(X[:2]).shape
     (2, 2)
@@ -467,7 +470,7 @@ class CatBoostMemberRegressor(_RegressorMixinFit, RegressorMixin, _CatBoost):
     Examples
     --------
     >>> import numpy as np
-    >>> from blend._gbm import CatBoostMemberRegressor
+    >>> from blend.members.gbm import CatBoostMemberRegressor
     >>> X = np.random.default_rng(0).normal(size=(300, 3)); y = X[:, 0] * 2
     >>> CatBoostMemberRegressor(random_state=0).fit(X, y).predict(X[:2]).shape
     (2,)
@@ -485,7 +488,7 @@ class CatBoostMemberClassifier(_ClassifierMixinFit, ClassifierMixin, _CatBoost):
     Examples
     --------
     >>> import numpy as np
-    >>> from blend._gbm import CatBoostMemberClassifier
+    >>> from blend.members.gbm import CatBoostMemberClassifier
     >>> X = np.random.default_rng(0).normal(size=(300, 3)); y = np.where(X[:, 0] > 0, "a", "b")
     >>> CatBoostMemberClassifier(random_state=0).fit(X, y).predict_proba(X[:2]).shape
     (2, 2)

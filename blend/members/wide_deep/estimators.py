@@ -1,11 +1,12 @@
 """Wide & Deep joint models (Cheng et al. 2016): a sparse linear part and a deep graph, one loss.
 
 :class:`WideDeepRegressor` and :class:`WideDeepClassifier` are the deep estimators of
-:mod:`blend.deep.estimators` (same fit loop, routed parameters, validation, compiled predict
+:mod:`blend.members.deep.estimators` (same fit loop, routed parameters, validation, compiled predict
 path, pickling) with a *wide* part added to their graph: a linear model over one-hot
 categoricals, quantile-bucketized numerics, hashed crosses of categoricals and, optionally, the
-leaves of boosted trees (He et al. 2014), encoded by :class:`blend.wide.encoder.WideEncoder`
-and computed by :class:`blend.wide.layers.WideLinear`. The wide logit is added to the deep
+leaves of boosted trees (He et al. 2014), encoded by :class:`blend.features.wide.WideEncoder`
+and computed by :class:`blend.members.wide_deep.layers.WideLinear`.
+The wide logit is added to the deep
 head's logit *before* the output activation, so both parts train jointly on one loss.
 
 Ablations with the same budget: ``deep=None`` trains the wide part alone, ``wide=False`` the
@@ -25,14 +26,15 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from .deep.estimators import (
+from blend.features.wide import WIDE_DENSE, WIDE_INPUT, WideEncoder
+from blend.members.deep.estimators import (
     _ATTRIBUTES_DOC,
     KerasGraphClassifier,
     KerasGraphRegressor,
     _keras,
 )
-from .wide import layers as _wide_layers  # noqa: F401  registers WideLinear: files load anywhere
-from .wide.encoder import WIDE_DENSE, WIDE_INPUT, JointEncoder, WideEncoder
+from blend.members.wide_deep import layers as _wide_layers  # noqa: F401  registers WideLinear: files load anywhere
+from blend.members.wide_deep.inputs import JointEncoder
 
 __all__ = ["WideDeepClassifier", "WideDeepRegressor"]
 
@@ -77,7 +79,7 @@ class _WideDeepMixin:
 
     # ------------------------------------------------------------------ validation
     def _check_params(self) -> None:
-        from .deep.branches import GRAPHS
+        from blend.members.deep.branches import GRAPHS
 
         super()._check_params()
         if not isinstance(self.wide, bool):
@@ -187,13 +189,13 @@ class _WideDeepMixin:
     def _build_model(self, specs):
         from keras import layers
 
-        from .wide.layers import WideLinear
+        from blend.members.wide_deep.layers import WideLinear
 
         keras = _keras()
         deep_specs = [s for s in specs if s.name not in (WIDE_INPUT, WIDE_DENSE)]
         inputs, features = {}, None
         if self.deep is not None:
-            from .deep.branches import build_body, make_inputs
+            from blend.members.deep.branches import build_body, make_inputs
 
             if callable(self.deep):
                 inputs = make_inputs(deep_specs)
@@ -418,7 +420,7 @@ _WIDE_PARAMS_DOC = """
         the pairs of categorical columns whose interaction is significant for the target
         (two-way ANOVA F test, p < 0.01), at most ``max_crosses``. ``None``: no crosses.
     deep : None, str or callable, default="auto"
-        The deep part: a named graph of :func:`blend.deep.branches.build_body` (``"auto"``,
+        The deep part: a named graph of :func:`blend.members.deep.branches.build_body` (``"auto"``,
         ``"mlp"``, ...), a callable ``deep(specs) -> keras.Model`` from the inputs (a dict
         named by ``spec.name``) to a feature vector, or ``None`` for the wide part alone.
     wide : bool, default=True
@@ -486,12 +488,12 @@ _TRAINING_DOC = """
     shared, epochs, batch_size, learning_rate, optimizer, validation_fraction, patience,
     random_state, verbose, **routed
         As in :class:`~blend.KerasGraphRegressor` (``model__<option>`` goes to
-        :func:`~blend.deep.branches.build_body` when ``deep`` is a name)."""
+        :func:`~blend.members.deep.branches.build_body` when ``deep`` is a name)."""
 
 _INSPECT_DOC = """
     encoder_ : JointEncoder
         The fitted encoders: ``encoder_.deep`` (``InputEncoder``) and ``encoder_.wide``
-        (:class:`~blend.wide.encoder.WideEncoder`, with ``crosses_``, ``fields_`` and the
+        (:class:`~blend.features.wide.WideEncoder`, with ``crosses_``, ``fields_`` and the
         fitted trees ``gbdt_``)."""
 
 

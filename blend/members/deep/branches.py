@@ -1,6 +1,7 @@
 """One branch per role, merged into a multi-input functional graph.
 
-:func:`build_body` turns :class:`~blend.deep.inputs.InputSpec` objects into Keras inputs and the
+:func:`build_body` turns :class:`~blend.members.deep.inputs.InputSpec`
+objects into Keras inputs and the
 merged feature vector (everything before the output head); :func:`build_model` adds a head.
 Named graphs choose the block family used by the branches and the trunk:
 
@@ -21,13 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from .. import _quiet_keras  # noqa: F401 - Keras without TensorFlow start-up notices
+from blend import _quiet_keras  # noqa: F401 - Keras without TensorFlow start-up notices
 
 # isort: split
 import keras
 from keras import layers
 
-from .blocks import (
+from blend.members.deep.blocks import (
     apply_shared,
     conv_block,
     dense_block,
@@ -35,7 +36,7 @@ from .blocks import (
     residual_block,
     separable_conv_block,
 )
-from .inputs import InputSpec
+from blend.members.deep.inputs import InputSpec
 
 __all__ = [
     "GRAPHS",
@@ -207,7 +208,7 @@ def build_body(
     Parameters
     ----------
     specs : list of InputSpec
-        From :class:`~blend.deep.inputs.InputEncoder` (``encoder.specs_``).
+        From :class:`~blend.members.deep.inputs.InputEncoder` (``encoder.specs_``).
     graph : str, default="auto"
         A named graph from :data:`GRAPHS` (see the module docstring).
     units, depth, dropout : int, int, float
@@ -237,8 +238,8 @@ def build_body(
     Examples
     --------
     >>> import pandas as pd
-    >>> from blend.deep.inputs import InputEncoder
-    >>> from blend.deep.branches import build_body
+    >>> from blend.members.deep.inputs import InputEncoder
+    >>> from blend.members.deep.branches import build_body
     >>> enc = InputEncoder().fit(pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]}))
     >>> inputs, features = build_body(enc.specs_, units=8)
     >>> sorted(inputs), features.shape
@@ -305,8 +306,8 @@ def build_model(
     Examples
     --------
     >>> import pandas as pd
-    >>> from blend.deep.inputs import InputEncoder
-    >>> from blend.deep.branches import build_model
+    >>> from blend.members.deep.inputs import InputEncoder
+    >>> from blend.members.deep.branches import build_model
     >>> enc = InputEncoder().fit(pd.DataFrame({"a": [1.0, 2.0]}))
     >>> build_model(enc.specs_, "mlp", units=4).output.shape
     (None, 1)

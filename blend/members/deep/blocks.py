@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .. import _quiet_keras  # noqa: F401 - Keras without TensorFlow start-up notices
+from blend import _quiet_keras  # noqa: F401 - Keras without TensorFlow start-up notices
 
 # isort: split
 import keras
@@ -48,7 +48,7 @@ def dense_block(
     Examples
     --------
     >>> import keras
-    >>> from blend.deep.blocks import dense_block
+    >>> from blend.members.deep.blocks import dense_block
     >>> dense_block(keras.Input((8,)), 16).shape
     (None, 16)
     """
@@ -95,7 +95,7 @@ def separable_conv_block(
     Examples
     --------
     >>> import keras
-    >>> from blend.deep.blocks import separable_conv_block
+    >>> from blend.members.deep.blocks import separable_conv_block
     >>> separable_conv_block(keras.Input((32, 32, 3)), 16, strides=2).shape
     (None, 16, 16, 16)
     """
@@ -129,7 +129,7 @@ def residual_block(
     Examples
     --------
     >>> import keras
-    >>> from blend.deep.blocks import residual_block
+    >>> from blend.members.deep.blocks import residual_block
     >>> residual_block(keras.Input((16, 16, 8)), 32, strides=2).shape
     (None, 8, 8, 32)
     >>> residual_block(keras.Input((10,)), 10).shape
@@ -187,7 +187,7 @@ def inception_module(
     Examples
     --------
     >>> import keras
-    >>> from blend.deep.blocks import inception_module
+    >>> from blend.members.deep.blocks import inception_module
     >>> inception_module(keras.Input((32, 32, 3)), 8, strides=2).shape
     (None, 16, 16, 32)
     """
@@ -224,7 +224,7 @@ def apply_shared(encoder: keras.Model, tensors: Sequence, *, merge: str | None =
     Examples
     --------
     >>> import keras
-    >>> from blend.deep.blocks import apply_shared
+    >>> from blend.members.deep.blocks import apply_shared
     >>> enc = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
     >>> a, b = keras.Input((4,)), keras.Input((4,))
     >>> apply_shared(enc, [a, b], merge="symmetric").shape

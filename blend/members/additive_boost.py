@@ -11,7 +11,7 @@ photo (a stain) is a threshold on a descriptor, not a slope. Here each part read
 best, and the trees, with only the image descriptors to choose from, fit the image effects with
 less noise. On ``make_clothing(10000)`` (8,000 listings to train, 2,000 to test) this member
 alone scores 0.2295 test RMSE against CatBoost over every column 0.2413 and CatBoost started
-from the linear model (:class:`~blend.linear_boost.LinearBoostRegressor`) 0.2320, in a
+from the linear model (:class:`~blend.members.linear_boost.LinearBoostRegressor`) 0.2320, in a
 fraction of their fit time.
 
 Backfitting, in three steps:
@@ -43,10 +43,10 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ._validation import FrameInputMixin, check_target, numeric_target
-from .featurize import MixedFeaturizer
-from .linear import WideLinearRegressor
-from .roles import ROLES, resolve_roles
+from blend.features.tree import MixedFeaturizer
+from blend.features.validation import FrameInputMixin, check_target, numeric_target
+from blend.members.linear import WideLinearRegressor
+from blend.roles import ROLES, resolve_roles
 
 __all__ = ["AdditiveBoostRegressor"]
 
@@ -60,7 +60,8 @@ class AdditiveBoostRegressor(RegressorMixin, FrameInputMixin, BaseEstimator):
         ``{column: role}`` overrides (see :func:`blend.infer_roles`).
     tree_roles : sequence of str, default=("image",)
         The roles the trees read (as :class:`~blend.MixedFeaturizer` descriptors); the crossed
-        linear model (:class:`~blend.linear.WideLinearRegressor`) reads every other used column.
+        linear model (:class:`~blend.members.linear.WideLinearRegressor`)
+        reads every other used column.
     learning_rate : float, default=0.05
         The trees' step size; their number is chosen by early stopping on an internal 10% split
         (at most 1,000).
@@ -83,7 +84,7 @@ class AdditiveBoostRegressor(RegressorMixin, FrameInputMixin, BaseEstimator):
 
     Examples
     --------
-    >>> from blend.additive_boost import AdditiveBoostRegressor
+    >>> from blend.members.additive_boost import AdditiveBoostRegressor
     >>> from blend.datasets import make_clothing
     >>> X, y, _ = make_clothing(300, random_state=0)
     >>> model = AdditiveBoostRegressor(random_state=0).fit(X, y)

@@ -163,7 +163,7 @@ class EarlyStoppedXGBRegressor(RegressorMixin, _EarlyStopped):
     Examples
     --------
     >>> import numpy as np
-    >>> from blend._boosting import EarlyStoppedXGBRegressor
+    >>> from blend.members.xgboost import EarlyStoppedXGBRegressor
     >>> X = np.random.default_rng(0).normal(size=(300, 3)); y = X[:, 0] * 2
     >>> model = EarlyStoppedXGBRegressor(random_state=0).fit(X, y)
     >>> model.predict(X[:2]).shape
@@ -194,7 +194,7 @@ class EarlyStoppedXGBClassifier(ClassifierMixin, _EarlyStopped):
     Examples
     --------
     >>> import numpy as np
-    >>> from blend._boosting import EarlyStoppedXGBClassifier
+    >>> from blend.members.xgboost import EarlyStoppedXGBClassifier
     >>> X = np.random.default_rng(0).normal(size=(300, 3)); y = np.where(X[:, 0] > 0, "a", "b")
     >>> EarlyStoppedXGBClassifier(random_state=0).fit(X, y).predict(X[:2]).shape
     (2,)

@@ -8,7 +8,7 @@ one-hot features, without materializing the one-hot matrix. It is backend-agnost
 
 from __future__ import annotations
 
-from .. import _quiet_keras  # noqa: F401 - Keras without TensorFlow start-up notices
+from blend import _quiet_keras  # noqa: F401 - Keras without TensorFlow start-up notices
 
 # isort: split
 import keras
