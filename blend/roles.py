@@ -29,16 +29,17 @@ import pandas as pd
 __all__ = [
     "IMAGE_EXTENSIONS",
     "ROLES",
+    "has_unstructured",
     "image_source",
     "infer_roles",
     "resolve_roles",
-    "widens_features",
 ]
 
 ROLES = ("numeric", "categorical", "text", "image", "ignore")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
-# Roles whose columns become hundreds of features each (TF-IDF words, image descriptors).
-WIDE_ROLES = ("text", "image")
+# Unstructured roles: each such column becomes hundreds of features (TF-IDF words, image
+# descriptors) for a matrix model, and a branch of its own in a network.
+UNSTRUCTURED_ROLES = ("text", "image")
 
 # A string column whose values have at least this many words on average reads as free text.
 _TEXT_MIN_WORDS = 3.0
@@ -259,6 +260,6 @@ def columns_with(roles: Mapping[str, str], role: str) -> list[str]:
     return [column for column, r in roles.items() if r == role]
 
 
-def widens_features(roles: Mapping[str, str]) -> bool:
-    """Whether text or image columns turn the table into hundreds of features per column."""
-    return any(role in WIDE_ROLES for role in roles.values())
+def has_unstructured(roles: Mapping[str, str]) -> bool:
+    """Whether any column is text or an image (see ``UNSTRUCTURED_ROLES``)."""
+    return any(role in UNSTRUCTURED_ROLES for role in roles.values())

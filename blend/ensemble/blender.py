@@ -722,13 +722,13 @@ class _BaseBlend(_BaseComposition):
         shared_rows = sum(len(test) for _, test in splits[-self.expensive_folds :])
         if shared_rows < _MIN_SHARED_ROWS or not isinstance(X, pd.DataFrame):
             return False
-        from blend.roles import resolve_roles, widens_features
+        from blend.roles import has_unstructured, resolve_roles
 
         try:
             roles = resolve_roles(X, None)
         except (TypeError, ValueError):  # the members read the frame their own way
             return False
-        return widens_features(roles)
+        return has_unstructured(roles)
 
     def _staged_weights(self, oof, kept, expensive, y, rows, metric) -> np.ndarray:
         """Weights for the kept members (indices into ``oof``), in two stages when it pays.

@@ -29,7 +29,7 @@ from blend.members.xgboost import (
     EarlyStoppedXGBRegressor,
     default_xgb_params,
 )
-from blend.roles import resolve_roles, widens_features
+from blend.roles import has_unstructured, resolve_roles
 
 __all__ = ["default_members"]
 
@@ -317,7 +317,7 @@ def default_members(
     )
 
     # Text and images add hundreds of columns: use the faster boosting settings there.
-    wide = widens_features(resolved)
+    wide = has_unstructured(resolved)
     deep = len(X) >= MIN_ROWS_DEEP
     members = []
     if multi_output or not (wide and deep and has_catboost()):
