@@ -1,7 +1,7 @@
 """Built-in data: the real ``diamonds`` prices and a synthetic second-hand clothing market.
 
-``make_clothing`` is the seed book's multi-input pricing example made concrete. The log price of
-each listing is a documented sum of effects, some of which only one modality can see:
+``make_clothing`` is a multi-input pricing problem with a known answer. The log price of each
+listing is a documented sum of effects, some of which only one modality can see:
 
 =====================  ===========================================================  ============
 term                   effect on log price                                          seen in

@@ -177,8 +177,9 @@ _FEW_LEVELS = 4096
 def level_codes(levels: pd.Index, values: np.ndarray) -> np.ndarray:
     """Position of each value in ``levels`` (-1 when absent).
 
-    pandas' ``get_indexer`` costs ~0.5 ms a call whatever the size; a dict does the few rows
-    of a live prediction in microseconds (one-row predictions encode every categorical column).
+    pandas' ``get_indexer`` has a fixed cost per call whatever the size, which dominates a
+    live prediction of a few rows (one-row predictions encode every categorical column); a dict
+    does those rows in microseconds.
     """
     if len(values) <= FEW_ROWS and len(levels) <= _FEW_LEVELS:
         where = dict(zip(levels, range(len(levels))))
