@@ -29,6 +29,7 @@ friedman
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
 import numpy as np
@@ -37,7 +38,7 @@ from sklearn.base import clone
 
 from blend import MixedFeaturizer, default_members, make_tree_pipeline
 from blend.datasets import load_diamonds, make_clothing
-from blend.members.defaults import _forests
+from blend.members.kinds import MEMBER_KINDS, member_context
 
 METADATA = [
     "brand",
@@ -71,9 +72,11 @@ def timed_fit(model, X, y) -> float:
 
 def members(X, y, seed):
     library = dict(default_members(X, y, random_state=seed))
-    # Both forests at any size: the default library keeps only extra trees on large tables.
-    for name, forest in _forests("regression", 0, seed):
-        library.setdefault(name, make_tree_pipeline(forest))
+    # Both forests at any size, with their small-table settings: the default library keeps
+    # only extra trees on large tables.
+    small = dataclasses.replace(member_context(X, y, random_state=seed), n_rows=0)
+    for name in ("random_forest", "extra_trees"):
+        library.setdefault(name, MEMBER_KINDS[name].build(small))
     return library
 
 
