@@ -1,4 +1,8 @@
-"""What every pipeline script shares: the seeded split, metrics, quick mode and the report."""
+"""What every pipeline script shares: the seeded split, metrics, quick mode and the report.
+
+Each script calls :func:`blend.console.setup_console` first thing in ``main`` (quiet TensorFlow
+start-up, off-screen plots): the scripts own their process, the library does not.
+"""
 
 from __future__ import annotations
 

@@ -1,16 +1,17 @@
 """Classify clothing listings into price bands from metadata, text and photos: the classifier job.
 
 The clothing market's log price is cut into three equally frequent bands (``budget``,
-``mid``, ``premium``, string labels); the default classification library (boosted trees and
-forests on featurized columns, the multi-input Keras classifier) is blended on out-of-fold
-probabilities minimizing log loss. Writes ``leaderboard.csv``, ``metrics.json`` (accuracy,
-log loss, per-member scores), the error-correlation heat map, the cross-entropy decomposition
-and the safe model file ``model.blend``.
+``mid``, ``premium``, string labels); the default classification library
+(``blend.default_members(..., task="classification")``, see the table in
+``blend/members/defaults.py``) is blended on out-of-fold probabilities minimizing log loss.
+Writes ``leaderboard.csv``, ``metrics.json`` (accuracy, log loss, per-member scores), the
+error-correlation heat map, the cross-entropy decomposition and the safe model file
+``model.blend``.
 
 Usage::
 
     python pipelines/clothing_price_band.py            # 6,000 listings
-    python pipelines/clothing_price_band.py --quick    # about a minute
+    python pipelines/clothing_price_band.py --quick    # less data, fewer trees and epochs
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from _common import finish, fit_blend, shrink_for_quick_run, split
 from sklearn.metrics import accuracy_score, log_loss
 
 import blend
+from blend.console import setup_console
 from blend.datasets import make_clothing
 
 BANDS = ["budget", "mid", "premium"]
@@ -33,11 +35,12 @@ BANDS = ["budget", "mid", "premium"]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n-samples", type=int, default=None, help="listings (default 6000)")
-    parser.add_argument("--quick", action="store_true", help="a one-minute run on less data")
+    parser.add_argument("--quick", action="store_true", help="a short run on less data")
     parser.add_argument("--out", default="reports/clothing_bands", help="report folder")
     parser.add_argument("--cv", type=int, default=5, help="out-of-fold folds")
     parser.add_argument("--random-state", type=int, default=0)
     args = parser.parse_args(argv)
+    setup_console()  # before anything imports Keras
     n_samples = args.n_samples or (1500 if args.quick else 6000)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

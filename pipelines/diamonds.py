@@ -21,6 +21,7 @@ from pathlib import Path
 from _common import finish, fit_blend, rmse, shrink_for_quick_run, split
 
 import blend
+from blend.console import setup_console
 from blend.datasets import load_diamonds
 
 
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cv", type=int, default=5, help="out-of-fold folds")
     parser.add_argument("--random-state", type=int, default=0)
     args = parser.parse_args(argv)
+    setup_console()  # before anything imports Keras
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
