@@ -22,19 +22,23 @@ A config (paths are relative to the config file's folder)::
     [roles]                         # optional role overrides: column = role
     cut = "categorical"
 
-    [blend]                         # BlendRegressor / BlendClassifier parameters
-    method = "caruana"
+    [blend]                         # BlendRegressor / BlendClassifier parameters, checked
+    method = "caruana"              # by the blender's own parameter validation
     cv = 5
-    random_state = 0
+    random_state = 0                # also seeds every [[members]] model
 
     [output]
     folder = "runs/diamonds"
     model = "model.blend"           # file names stay inside the folder
 
-    [[members]]
+    [[members]]                     # none: the blender's default_members
     name = "xgb"
-    kind = "xgboost"                # see MEMBER_KINDS
-    params = { n_estimators = 300, max_depth = 6 }
+    kind = "xgboost"                # `blend train --help` lists the kinds
+    params = { estimator__max_depth = 6 }   # set_params on the kind's model
+
+Every ``kind`` is built by :data:`blend.members.kinds.MEMBER_KINDS`, the registry
+:func:`~blend.members.default_members` builds its members with: ``kind = "catboost"`` is the
+CatBoost member of the default library, with the same settings for the data's roles and size.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -59,42 +63,6 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
-MEMBER_KINDS = (
-    "xgboost",
-    "random_forest",
-    "extra_trees",
-    "hist_gradient_boosting",
-    "linear",
-    "wide_linear",
-    "keras_graph",
-    "wide_deep",
-)
-BLEND_KEYS = {
-    "method": str,
-    "cv": int,
-    "refit": bool,
-    "metric": str,
-    "ensemble_size": int,
-    "n_init": int,
-    "n_bags": int,
-    "passthrough": bool,
-    "prune": bool,
-    "prune_threshold": float,
-    "prune_tol": float,
-    "expensive_folds": int,
-    "cheap_folds": str,
-    "expensive_refit": bool,
-    "memory": str,
-    "n_jobs": int,
-    "verbose": int,
-    "on_error": str,
-    "random_state": int,
-}
-BLEND_CHOICES = {
-    "method": ("caruana", "nnls", "stacking", "mean"),
-    "on_error": ("warn", "raise", "ignore"),
-    "cheap_folds": ("auto", "all", "shared"),
-}
 SECTIONS = {"data", "roles", "blend", "output", "members"}
 DATA_KEYS = {
     "path": str,
@@ -107,7 +75,7 @@ DATA_KEYS = {
 }
 OUTPUT_KEYS = {"folder": str, "model": str}
 MEMBER_KEYS = {"name": str, "kind": str, "params": dict}
-ROLE_NAMES = ("numeric", "categorical", "text", "image", "ignore")
+TASKS = ("regression", "classification")
 
 
 class ConfigError(Exception):
@@ -224,16 +192,7 @@ def _safe_name(cfg: _Config, key_path: list, name: str) -> str:
     return name
 
 
-def load_config(path: str | os.PathLike) -> dict:
-    """Read and validate a ``blend train`` config; return a normalized dict.
-
-    Raises
-    ------
-    ConfigError
-        For syntax errors (with tomllib's line and column), unknown keys, wrong types, bad
-        values and paths that escape the output folder; the message names the key and line.
-    """
-    path = Path(path)
+def _read_toml(path: Path) -> tuple[str, dict]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -241,13 +200,20 @@ def load_config(path: str | os.PathLike) -> dict:
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: cannot read the config: {err}") from None
     try:
-        raw = tomllib.loads(text)
+        return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: invalid TOML: {err}") from None
-    cfg = _Config(path, text, raw)
-    cfg.check_keys(raw, SECTIONS, [])
-    base = path.resolve().parent
 
+
+def _table(cfg: _Config, raw: dict, section: str, what: str) -> dict:
+    table = raw.get(section, {})
+    if not isinstance(table, dict):
+        raise cfg.error([section], f"expected a table of {what}.")
+    return table
+
+
+def _check_data(cfg: _Config, raw: dict, base: Path) -> dict:
+    """The [data] table: the data file (which must exist), target, task and sampling."""
     data = raw.get("data")
     if not isinstance(data, dict):
         raise cfg.error(["data"], "missing [data] table with at least path and target.")
@@ -260,7 +226,7 @@ def load_config(path: str | os.PathLike) -> dict:
     if not data_path.is_file():
         raise cfg.error(["data", "path"], f"no data file at {str(data_path)!r}.")
     task = data.get("task")
-    if task is not None and task not in ("regression", "classification"):
+    if task is not None and task not in TASKS:
         raise cfg.error(["data", "task"], f"{task!r} is not 'regression' or 'classification'.")
     test_size = float(data.get("test_size", 0.2))
     if not 0.0 <= test_size < 1.0:
@@ -270,164 +236,221 @@ def load_config(path: str | os.PathLike) -> dict:
         raise cfg.error(["data", "drop"], "expected a list of column names (strings).")
     if data.get("max_rows") is not None and data["max_rows"] < 10:
         raise cfg.error(["data", "max_rows"], "must be at least 10.")
+    return {**data, "path": data_path, "task": task, "test_size": test_size, "drop": list(drop)}
 
-    roles = raw.get("roles", {})
-    if not isinstance(roles, dict):
-        raise cfg.error(["roles"], "expected a table of column = role.")
+
+def _check_roles(cfg: _Config, raw: dict) -> dict:
+    """The [roles] table: column = role, roles from :data:`blend.roles.ROLES`."""
+    from blend.roles import ROLES
+
+    roles = _table(cfg, raw, "roles", "column = role")
     for column, role in roles.items():
-        if role not in ROLE_NAMES:
+        if role not in ROLES:
             raise cfg.error(
-                ["roles", column], f"{role!r} is not a role; use one of {', '.join(ROLE_NAMES)}."
+                ["roles", column], f"{role!r} is not a role; use one of {', '.join(ROLES)}."
             )
+    return dict(roles)
 
-    blend_params = raw.get("blend", {})
-    if not isinstance(blend_params, dict):
-        raise cfg.error(["blend"], "expected a table of BlendRegressor parameters.")
-    cfg.check_keys(blend_params, BLEND_KEYS, ["blend"])
-    cfg.check_types(blend_params, BLEND_KEYS, ["blend"])
-    for key, choices in BLEND_CHOICES.items():
-        if key in blend_params and blend_params[key] not in choices:
+
+def blend_classes(task: str | None) -> tuple[type, ...]:
+    """The blender class(es) a task may use: both while the task is still to be inferred."""
+    from blend.ensemble.blender import BlendClassifier, BlendRegressor
+
+    if task == "regression":
+        return (BlendRegressor,)
+    if task == "classification":
+        return (BlendClassifier,)
+    return (BlendRegressor, BlendClassifier)
+
+
+def check_blend_params(cfg: _Config, params: dict, task: str | None) -> None:
+    """Check the [blend] table against the blender's own parameters and constraints.
+
+    Keys are the blender's ``get_params()``; values are checked by scikit-learn's parameter
+    validation (``_validate_params``), one key at a time so that the error names its key.
+    """
+    classes = blend_classes(task)
+    allowed = sorted(set(classes[0]().get_params(deep=False)) - {"members"})
+    for key, value in params.items():
+        if key == "members":
+            raise cfg.error(["blend", key], "members are [[members]] tables, not a [blend] key.")
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
             raise cfg.error(
                 ["blend", key],
-                f"{blend_params[key]!r} is not one of {', '.join(choices)}.",
+                f"unknown key.{hint} Blender parameters: {', '.join(allowed)}.",
             )
-    if "cv" in blend_params and blend_params["cv"] < 2:
-        raise cfg.error(["blend", "cv"], "needs at least 2 folds.")
-    if "memory" in blend_params:
-        blend_params = {**blend_params, "memory": str((base / blend_params["memory"]).resolve())}
+        _check_blend_value(cfg, classes, key, value)
 
-    output = raw.get("output", {})
-    if not isinstance(output, dict):
-        raise cfg.error(["output"], "expected a table with folder and model.")
+
+def _check_blend_value(cfg: _Config, classes: tuple[type, ...], key: str, value: Any) -> None:
+    errors = []
+    for cls in classes:
+        if not hasattr(cls, "_parameter_constraints"):
+            return  # an older blender: fit validates
+        try:
+            cls(**{key: value})._validate_params()
+        except (ValueError, TypeError) as err:  # sklearn's InvalidParameterError is both
+            errors.append(err)
+        else:
+            return
+    raise cfg.error(["blend", key], f"invalid value {value!r}. {errors[0]}")
+
+
+def _check_output(cfg: _Config, raw: dict, base: Path) -> tuple[Path, str]:
+    output = _table(cfg, raw, "output", "folder and model")
     cfg.check_keys(output, OUTPUT_KEYS, ["output"])
     cfg.check_types(output, OUTPUT_KEYS, ["output"])
     folder = (base / output.get("folder", "blend-output")).resolve()
-    model_name = _safe_name(cfg, ["output", "model"], output.get("model", "model.blend"))
+    return folder, _safe_name(cfg, ["output", "model"], output.get("model", "model.blend"))
 
-    members_raw = raw.get("members")
-    if members_raw is None:
-        members_raw = []
-    if not isinstance(members_raw, list):
+
+def _check_member(cfg: _Config, member: Any, i: int, seen: set[str]) -> dict:
+    from blend.members.kinds import MEMBER_KINDS
+
+    key_path = ["members", i]
+    if not isinstance(member, dict):
+        raise cfg.error(key_path, "expected a [[members]] table.")
+    cfg.check_keys(member, MEMBER_KEYS, key_path)
+    cfg.check_types(member, MEMBER_KEYS, key_path)
+    kinds = ", ".join(MEMBER_KINDS)
+    if "kind" not in member:
+        raise cfg.error(key_path, f"missing 'kind' (one of {kinds}).")
+    if member["kind"] not in MEMBER_KINDS:
+        close = difflib.get_close_matches(member["kind"], list(MEMBER_KINDS), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise cfg.error(
+            [*key_path, "kind"], f"unknown member kind {member['kind']!r}.{hint} Kinds: {kinds}."
+        )
+    name = member.get("name", member["kind"])
+    if name in seen:
+        raise cfg.error([*key_path, "name"], f"duplicate member name {name!r}.")
+    if "__" in name:
+        raise cfg.error([*key_path, "name"], f"{name!r} may not contain '__'.")
+    seen.add(name)
+    return {"name": name, "kind": member["kind"], "params": member.get("params", {})}
+
+
+def _check_members(cfg: _Config, raw: dict) -> list[dict]:
+    members = raw.get("members", [])
+    if not isinstance(members, list):
         raise cfg.error(["members"], "expected [[members]] tables.")
-    members = []
     seen: set[str] = set()
-    for i, member in enumerate(members_raw):
-        key_path = ["members", i]
-        cfg.check_keys(member, MEMBER_KEYS, key_path)
-        cfg.check_types(member, MEMBER_KEYS, key_path)
-        if "kind" not in member:
-            raise cfg.error(key_path, f"missing 'kind' (one of {', '.join(MEMBER_KINDS)}).")
-        if member["kind"] not in MEMBER_KINDS:
-            close = difflib.get_close_matches(member["kind"], MEMBER_KINDS, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise cfg.error(
-                [*key_path, "kind"],
-                f"unknown member kind {member['kind']!r}.{hint} Kinds: {', '.join(MEMBER_KINDS)}.",
-            )
-        name = member.get("name", member["kind"])
-        if name in seen:
-            raise cfg.error([*key_path, "name"], f"duplicate member name {name!r}.")
-        if "__" in name:
-            raise cfg.error([*key_path, "name"], f"{name!r} may not contain '__'.")
-        seen.add(name)
-        members.append({"name": name, "kind": member["kind"], "params": member.get("params", {})})
+    return [_check_member(cfg, member, i, seen) for i, member in enumerate(members)]
+
+
+def load_config(path: str | os.PathLike) -> dict:
+    """Read and validate a ``blend train`` config; return a normalized dict.
+
+    Raises
+    ------
+    ConfigError
+        For syntax errors (with tomllib's line and column), unknown keys, wrong types, bad
+        values and paths that escape the output folder; the message names the key and line.
+    """
+    path = Path(path)
+    text, raw = _read_toml(path)
+    cfg = _Config(path, text, raw)
+    cfg.check_keys(raw, SECTIONS, [])
+    base = path.resolve().parent
+    data = _check_data(cfg, raw, base)
+    roles = _check_roles(cfg, raw)
+    blend_params = dict(_table(cfg, raw, "blend", "BlendRegressor / BlendClassifier parameters"))
+    check_blend_params(cfg, blend_params, data["task"])
+    if isinstance(blend_params.get("memory"), str):
+        blend_params["memory"] = str((base / blend_params["memory"]).resolve())
+    folder, model_name = _check_output(cfg, raw, base)
     return {
         "config": cfg,
-        "data_path": data_path,
+        "data_path": data["path"],
         "target": data["target"],
-        "task": task,
-        "test_size": test_size,
-        "drop": list(drop),
+        "task": data["task"],
+        "test_size": data["test_size"],
+        "drop": data["drop"],
         "max_rows": data.get("max_rows"),
         "data_random_state": data.get("random_state", blend_params.get("random_state", 0)),
-        "roles": dict(roles),
-        "blend": dict(blend_params),
+        "roles": roles,
+        "blend": blend_params,
         "folder": folder,
         "model_name": model_name,
-        "members": members,
+        "members": _check_members(cfg, raw),
     }
 
 
 # ---------------------------------------------------------------------------------------------
-# Building estimators
+# Building members: every kind comes from blend.members.kinds.MEMBER_KINDS
 
 
-def _estimator_for(kind: str, classification: bool):
-    """A fresh estimator of a member kind (heavy libraries are imported here, on demand)."""
-    if kind == "xgboost":
-        import xgboost
-
-        return xgboost.XGBClassifier() if classification else xgboost.XGBRegressor()
-    if kind in ("random_forest", "extra_trees", "hist_gradient_boosting"):
-        from sklearn import ensemble
-
-        names = {
-            "random_forest": "RandomForest",
-            "extra_trees": "ExtraTrees",
-            "hist_gradient_boosting": "HistGradientBoosting",
-        }
-        return getattr(ensemble, names[kind] + ("Classifier" if classification else "Regressor"))()
-    if kind == "linear":
-        from sklearn.linear_model import LogisticRegression, Ridge
-
-        return LogisticRegression(max_iter=1000) if classification else Ridge()
-    import blend
-
-    if kind == "wide_linear":
-        return blend.WideLinearClassifier() if classification else blend.WideLinearRegressor()
-    if kind == "keras_graph":
-        return blend.KerasGraphClassifier() if classification else blend.KerasGraphRegressor()
-    if kind == "wide_deep":
-        return blend.WideDeepClassifier() if classification else blend.WideDeepRegressor()
-    raise ValueError(f"unknown member kind {kind!r}")  # pragma: no cover (validated earlier)
+def _param_hint(key: str, known: list[str]) -> str:
+    nested = sorted(k for k in known if k.endswith(f"__{key}"))
+    close = nested[:1] or difflib.get_close_matches(key, known, n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
 
 
-def _set_params(cfg: _Config, estimator, params: dict, key_path: list):
+def _set_params(cfg: _Config, estimator: Any, params: dict, key_path: list) -> Any:
+    """Set a member's ``params`` on its model; errors name the key and the valid ones."""
     valid = sorted(estimator.get_params(deep=False))
+    known = sorted(estimator.get_params(deep=True))  # with nested keys: estimator__max_depth
     for key in params:
         # strict: XGBoost would silently accept (and ignore) a misspelt keyword
-        if key.split("__")[0] not in valid:
-            close = difflib.get_close_matches(key, valid, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
+        if key not in known:
             raise cfg.error(
                 [*key_path, "params", key],
-                f"{type(estimator).__name__} has no parameter {key!r}.{hint} "
-                f"Valid parameters: {', '.join(valid)}.",
+                f"{type(estimator).__name__} has no parameter {key!r}."
+                f"{_param_hint(key, known)} Valid parameters: {', '.join(valid)}.",
             )
     try:
         estimator.set_params(**params)
     except (ValueError, TypeError) as err:
-        valid = sorted(estimator.get_params(deep=False))
-        bad = next((k for k in params if k.split("__")[0] not in valid), None)
-        where = [*key_path, "params", bad] if bad else [*key_path, "params"]
         raise cfg.error(
-            where,
+            [*key_path, "params"],
             f"{err}. Valid parameters of {type(estimator).__name__}: {', '.join(valid)}.",
         ) from None
+    _validate_member_params(cfg, estimator, params, key_path)
     return estimator
 
 
-def build_members(settings: dict, classification: bool) -> list[tuple[str, Any]]:
-    """The (name, estimator) pairs a config describes."""
+def _validate_member_params(cfg: _Config, estimator: Any, params: dict, key_path: list) -> None:
+    """scikit-learn's parameter validation, where the model declares its constraints."""
+    if not params or not hasattr(estimator, "_parameter_constraints"):
+        return
+    try:
+        estimator._validate_params()
+    except (ValueError, TypeError) as err:
+        found = re.search(r"The '(\w+)' parameter", str(err))
+        key = found.group(1) if found else None
+        where = [*key_path, "params", key] if key in params else [*key_path, "params"]
+        raise cfg.error(where, f"invalid value. {err}") from None
+
+
+def build_members(settings: dict, X: Any, y: Any, task: str) -> list[tuple[str, Any]]:
+    """The (name, estimator) pairs a config describes, built for the training data.
+
+    Each ``kind`` is built by :data:`blend.members.kinds.MEMBER_KINDS` for the data's roles,
+    size and task, seeded by ``[blend] random_state``; ``params`` are set on its model.
+    """
+    from blend.members.kinds import MEMBER_KINDS, member_context
+
     cfg = settings["config"]
-    roles = settings["roles"] or None
+    ctx = member_context(
+        X,
+        y,
+        task=task,
+        roles=settings["roles"] or None,
+        random_state=settings["blend"].get("random_state"),
+    )
     members = []
     for i, member in enumerate(settings["members"]):
-        estimator = _estimator_for(member["kind"], classification)
-        _set_params(cfg, estimator, member["params"], ["members", i])
-        if member["kind"] in ("keras_graph", "wide_deep", "wide_linear"):
-            if roles and "roles" in estimator.get_params(deep=False):
-                estimator.set_params(roles=roles)
-        else:
-            from blend.features.tree import make_tree_pipeline
-
-            estimator = make_tree_pipeline(estimator, roles=roles)
-            if member["kind"] == "linear":
-                # linear models need comparable scales (sparse-safe: no centring)
-                from sklearn.preprocessing import StandardScaler
-
-                estimator.steps.insert(1, ("scale", StandardScaler(with_mean=False)))
-        members.append((member["name"], estimator))
+        kind = MEMBER_KINDS[member["kind"]]
+        if task not in kind.tasks:
+            raise cfg.error(
+                ["members", i, "kind"],
+                f"member kind {kind.name!r} supports {' and '.join(kind.tasks)} only; this "
+                f"config's task is {task}.",
+            )
+        model = _set_params(cfg, kind.model(ctx), member["params"], ["members", i])
+        members.append((member["name"], kind.wrap(model, ctx)))
     return members
 
 
@@ -497,21 +520,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     X = frame.drop(columns=[target, *settings["drop"]])
     task = settings["task"] or ("classification" if _infer_classification(y) else "regression")
     classification = task == "classification"
-    members = build_members(settings, classification) or None
-
-    import blend
-
-    cls = blend.BlendClassifier if classification else blend.BlendRegressor
-    params = dict(settings["blend"])
-    if args.verbose:
-        params["verbose"] = max(1, params.get("verbose", 0))
-    model = cls(members=members, **params)
+    if settings["task"] is None:  # the task is known now: check [blend] against its class
+        check_blend_params(cfg, settings["blend"], task)
 
     rng = np.random.default_rng(seed)
     n_test = round(settings["test_size"] * len(X))
     order = rng.permutation(len(X))
     test_idx, train_idx = np.sort(order[:n_test]), np.sort(order[n_test:])
     X_train, y_train = X.iloc[train_idx], y.iloc[train_idx]
+    members = build_members(settings, X_train, y_train, task) or None
+
+    (cls,) = blend_classes(task)
+    params = dict(settings["blend"])
+    if args.verbose:
+        params["verbose"] = max(1, params.get("verbose", 0))
+    model = cls(members=members, **params)
     _log(
         f"blend train: {task}, {len(X_train)} training rows, {n_test} held out, "
         f"{len(members) if members else 'default'} members",
@@ -520,6 +543,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     model.fit(X_train, y_train)
     fit_seconds = time.perf_counter() - start
+
+    import blend
 
     folder.mkdir(parents=True, exist_ok=True)
     model_path = blend.save(model, folder / settings["model_name"])
@@ -657,9 +682,23 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 class _Parser(argparse.ArgumentParser):
+    # Text rendered (lazily: it may import heavy modules) after the help, kept as written.
+    more_help: Callable[[], str] | None = None
+
     def error(self, message: str):  # argparse exits 2 on usage errors, as documented
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"blend: error: {message}\n")
+
+    def format_help(self) -> str:
+        text = super().format_help()
+        return text + "\n" + self.more_help() + "\n" if self.more_help else text
+
+
+def _kinds_help() -> str:
+    from blend.members.kinds import describe_kinds
+
+    kinds = "\n".join("  " + line for line in describe_kinds().splitlines())
+    return f"member kinds ([[members]] kind = ..., from blend.members.kinds.MEMBER_KINDS):\n{kinds}"
 
 
 EPILOG = "exit codes: 0 success, 2 usage or configuration error, 1 runtime failure"
@@ -688,6 +727,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("-v", "--verbose", action="store_true", help="show fit progress")
     train.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     train.set_defaults(func=cmd_train)
+    train.more_help = _kinds_help
 
     predict = sub.add_parser(
         "predict",

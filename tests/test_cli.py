@@ -66,7 +66,7 @@ model = "model.blend"
 [[members]]
 name = "xgb"
 kind = "xgboost"
-params = { n_estimators = 30, max_depth = 3, random_state = 0, n_jobs = 1 }
+params = { estimator__n_estimators = 30, estimator__max_depth = 3, estimator__n_jobs = 1 }
 
 [[members]]
 name = "rf"
@@ -198,10 +198,14 @@ def _line_of(text: str, needle: str) -> int:
 @pytest.mark.parametrize(
     ("old", "new", "needle", "message"),
     [
-        ('method = "caruana"', 'method = "best"', 'method = "best"', "not one of caruana"),
-        ("cv = 3", "cv = 'three'", "cv = 'three'", "expected int"),
+        ('method = "caruana"', 'method = "best"', 'method = "best"', "must be a str among"),
+        ("cv = 3", "cv = 'three'", "cv = 'three'", "The 'cv' parameter"),
+        ("cv = 3", "cv = 1", "cv = 1", "range [2, inf)"),
+        ("n_jobs = 1", "n_jobz = 1", "n_jobz", "Did you mean 'n_jobs'"),
         ('kind = "random_forest"', 'kind = "random_frost"', "random_frost", "random_forest"),
-        ("max_depth = 3,", "max_dept = 3,", "max_dept", "max_dept"),
+        ("estimator__max_depth = 3,", "estimator__max_dept = 3,", "max_dept", "max_dept"),
+        ("estimator__n_jobs = 1", "n_jobs = 1", "n_jobs = 1 }", "'estimator__n_jobs'"),
+        ("n_estimators = 10,", "n_estimators = -1,", "n_estimators = -1", "n_estimators"),
         ('cut = "categorical"', 'cut = "colour"', 'cut = "colour"', "not a role"),
         ('model = "model.blend"', 'model = "../../escape.blend"', "escape.blend", "escapes"),
         ('model = "model.blend"', 'model = "/tmp/abs.blend"', "abs.blend", "escapes"),
@@ -308,6 +312,11 @@ def test_classification_train_and_predict_proba_in_process(workdir, capsys):
     assert np.allclose(proba.filter(like="proba_").sum(axis=1), 1.0)
 
 
+def _train_frame(settings: dict) -> tuple[pd.DataFrame, pd.Series]:
+    data = pd.read_csv(settings["data_path"])
+    return data.drop(columns=[settings["target"]]), data[settings["target"]]
+
+
 def test_deep_member_kinds_build(workdir):
     pytest.importorskip("blend.members.deep.estimators")
     pytest.importorskip("blend.members.wide_deep.estimators")
@@ -318,13 +327,16 @@ def test_deep_member_kinds_build(workdir):
         '\n[[members]]\nname = "wd"\nkind = "wide_deep"\nparams = { epochs = 2, wide_l2 = 0.1 }\n'
     )
     settings = load_config(_write_config(workdir, text, "deep.toml"))
-    members = dict(build_members(settings, classification=False))
+    X, y = _train_frame(settings)
+    members = dict(build_members(settings, X, y, "regression"))
     assert type(members["deep"]).__name__ == "KerasGraphRegressor"
     assert members["deep"].get_params()["epochs"] == 3
-    assert members["deep"].get_params()["roles"] == {"cut": "categorical"}
+    # the members read the resolved roles, with the config's overrides
+    assert members["deep"].get_params()["roles"]["cut"] == "categorical"
+    assert members["deep"].get_params()["random_state"] == 0  # [blend] random_state
     assert type(members["wd"]).__name__ == "WideDeepRegressor"
     assert members["wd"].get_params()["wide_l2"] == 0.1
-    clf = dict(build_members(settings, classification=True))
+    clf = dict(build_members(settings, X, y > y.median(), "classification"))
     assert type(clf["wd"]).__name__ == "WideDeepClassifier"
 
 
@@ -336,14 +348,144 @@ def test_wide_linear_member_kind_builds_and_trains(workdir):
         'params = { numeric_buckets = 8, crosses = [["cut", "color"]] }\n'
     )
     settings = load_config(_write_config(workdir, text, "wide_linear.toml"))
-    members = dict(build_members(settings, classification=False))
+    X, y = _train_frame(settings)
+    members = dict(build_members(settings, X, y, "regression"))
     model = members["crossed"]
     assert type(model).__name__ == "WideLinearRegressor"
-    assert model.get_params()["roles"] == {"cut": "categorical"}
+    assert model.get_params()["roles"]["cut"] == "categorical"
     assert model.get_params()["crosses"] == [["cut", "color"]]
-    data = pd.read_csv(workdir / "diamonds.csv")
-    model.fit(data.drop(columns=["price"]), np.log(data["price"]))
+    model.fit(X, np.log(y))
     assert model.coefficients()["feature"].str.startswith("cut x color=").any()
-    assert type(dict(build_members(settings, classification=True))["crossed"]).__name__ == (
-        "WideLinearClassifier"
+    classifiers = dict(build_members(settings, X, y > y.median(), "classification"))
+    assert type(classifiers["crossed"]).__name__ == "WideLinearClassifier"
+
+
+def test_cli_kinds_build_what_default_members_builds(workdir):
+    """A member kind built by the CLI is the default library's member of that kind."""
+    from blend.cli import build_members
+    from blend.members.defaults import DEFAULT_MEMBERS, default_members
+
+    settings = load_config(workdir / "config.toml")
+    X, y = _train_frame(settings)
+    defaults = dict(default_members(X, y, roles=settings["roles"], random_state=0))
+    kinds = {rule.name: rule.kind for rule in DEFAULT_MEMBERS}
+    settings["members"] = [{"name": n, "kind": kinds[n], "params": {}} for n in defaults]
+    built = dict(build_members(settings, X, y, "regression"))
+    for name, member in defaults.items():
+        assert repr(built[name].get_params(deep=True)) == repr(member.get_params(deep=True)), name
+
+
+# -- every member kind trains through `blend train` ---------------------------------------------
+
+# Small settings per kind so that each fit takes seconds.
+KIND_PARAMS = {
+    "xgboost": "{ estimator__n_estimators = 20, estimator__n_jobs = 1 }",
+    "xgboost_ratios": "{ estimator__n_estimators = 20, estimator__n_jobs = 1 }",
+    "random_forest": "{ n_estimators = 10, n_jobs = 1 }",
+    "extra_trees": "{ n_estimators = 10, n_jobs = 1 }",
+    "hist_gradient_boosting": "{ max_iter = 20 }",
+    "catboost": "{ max_trees = 20 }",
+    "lightgbm": "{ max_trees = 20 }",
+    "linear": "{}",
+    "wide_linear": "{}",
+    "linear_boost": "{ params = { depth = 4, learning_rate = 0.3 } }",
+    "additive_boost": "{ cv = 2 }",
+    "keras_graph": "{ epochs = 1, batch_size = 64 }",
+    "wide_deep": "{ epochs = 1, batch_size = 64 }",
+}
+KIND_CONFIG = """\
+[data]
+path = "clothing.csv"
+target = "price"
+test_size = 0.2
+
+[blend]
+cv = 2
+random_state = 0
+n_jobs = 1
+
+[output]
+folder = "out_{kind}"
+
+[[members]]
+kind = "{kind}"
+params = {params}
+"""
+
+
+@pytest.fixture(scope="module")
+def clothing_dir(tmp_path_factory):
+    """250 listings with text and photo files: every member kind has something to read."""
+    from blend.datasets import make_clothing
+
+    folder = tmp_path_factory.mktemp("clothing")
+    X, y, _ = make_clothing(250, random_state=0, image_dir=folder / "photos")
+    X.assign(price=y).to_csv(folder / "clothing.csv", index=False)
+    return folder
+
+
+def test_every_member_kind_has_test_params():
+    from blend.members.defaults import DEFAULT_MEMBERS
+    from blend.members.kinds import MEMBER_KINDS
+
+    assert set(KIND_PARAMS) == set(MEMBER_KINDS)
+    assert {rule.kind for rule in DEFAULT_MEMBERS} <= set(MEMBER_KINDS)
+
+
+@pytest.mark.parametrize("kind", list(KIND_PARAMS))
+def test_train_builds_every_member_kind(clothing_dir, capsys, kind):
+    from blend.members.kinds import MEMBER_KINDS
+
+    if kind in ("keras_graph", "wide_deep"):
+        pytest.importorskip("blend.members.deep.estimators")
+    for package in ("catboost", "lightgbm"):
+        if package in kind or kind == "linear_boost":
+            pytest.importorskip("catboost" if kind == "linear_boost" else package)
+    text = KIND_CONFIG.format(kind=kind, params=KIND_PARAMS[kind])
+    config = _write_config(clothing_dir, text, f"{kind}.toml")
+    code = main(["train", str(config), "-q"])
+    assert code == EXIT_OK, capsys.readouterr().err
+    metrics = json.loads((clothing_dir / f"out_{kind}" / "metrics.json").read_text())
+    assert metrics["task"] == "regression" and np.isfinite(metrics["holdout"]["rmse"])
+    assert metrics["weights"] == {kind: 1.0}
+    assert kind in MEMBER_KINDS
+
+
+def test_regression_only_kind_in_classification_config(clothing_dir, capsys):
+    text = KIND_CONFIG.format(kind="additive_boost", params="{}").replace(
+        'target = "price"', 'target = "condition"'
     )
+    config = _write_config(clothing_dir, text, "additive_cls.toml")
+    assert main(["train", str(config), "-q"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "additive_boost" in err and "regression only" in err
+    assert f"line {_line_of(text, 'kind = ')}" in err
+
+
+@pytest.mark.parametrize(
+    ("entry", "key", "message"),
+    [
+        ("on_error = 'loud'", "on_error", "must be a str among"),
+        ("ensemble_size = 0", "ensemble_size", "range [1, inf)"),
+        ("prune = 'yes'", "prune", "must be an instance of 'bool'"),
+        ("n_bag = 3", "n_bag", "Did you mean 'n_bags'"),
+        ("members = []", "members", "[[members]]"),
+    ],
+)
+def test_bad_blend_section_exits_2_naming_the_key(workdir, capsys, entry, key, message):
+    text = CONFIG.replace("cv = 3", f"cv = 3\n{entry}")
+    bad = _write_config(workdir, text, "bad_blend.toml")
+    assert main(["train", str(bad)]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"blend.{key}" in err and f"line {_line_of(text, entry)}" in err, err
+    assert message in err, err
+
+
+def test_blend_section_is_checked_against_the_inferred_task(workdir, capsys):
+    # no [data] task: a classifier's metric is fine at load time, wrong for a regression
+    text = CONFIG.replace("cv = 3", "cv = 3\nmetric = 'log_loss'")
+    settings = load_config(_write_config(workdir, text, "metric.toml"))
+    assert settings["blend"]["metric"] == "log_loss"
+    assert main(["train", str(workdir / "metric.toml")]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "blend.metric" in err and "The 'metric' parameter of BlendRegressor" in err, err

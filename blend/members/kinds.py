@@ -236,10 +236,10 @@ def _wide_linear(ctx: MemberContext) -> BaseEstimator:
 
 
 def _linear_boost(ctx: MemberContext) -> BaseEstimator:
-    from blend.members.linear_boost import LinearBoostRegressor
+    from blend.members.linear_boost import LinearBoostClassifier, LinearBoostRegressor
 
-    params = catboost_params(ctx)
-    return LinearBoostRegressor(dict(ctx.roles), params=params, random_state=ctx.random_state)
+    cls = LinearBoostRegressor if ctx.regression else LinearBoostClassifier
+    return cls(dict(ctx.roles), params=catboost_params(ctx), random_state=ctx.random_state)
 
 
 def _additive_boost(ctx: MemberContext) -> BaseEstimator:
@@ -369,7 +369,6 @@ _KINDS = (
         "CatBoost trees started from the wide linear model's prediction",
         _linear_boost,
         _as_is,
-        ("regression",),
     ),
     MemberKind(
         "additive_boost",
