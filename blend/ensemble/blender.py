@@ -6,11 +6,13 @@ How a fit runs
    shuffled ``KFold`` (``StratifiedKFold`` for classifiers) seeded by ``random_state`` (0 when
    ``random_state`` is None, so caching and comparisons across fits see identical folds); any
    scikit-learn splitter or iterable of ``(train, test)`` works, with ``groups`` passed to it.
-2. **Out-of-fold predictions.** Every ``member x fold`` pair is one joblib task, so ``n_jobs``
-   runs them in parallel and ``with joblib.parallel_backend("dask"):`` runs them on a Dask
-   cluster. With ``memory=`` each task's result is cached on disk, keyed on the member's
-   parameters, the data and the fold: adding a member refits only that member, and an
-   interrupted fit resumes where it stopped.
+2. **Out-of-fold predictions.** Every ``member x fold`` pair is one joblib task
+   (:mod:`blend.ensemble.tasks`, planned by :mod:`blend.ensemble.plan`, run by
+   :mod:`blend.ensemble.execute`), so ``n_jobs`` runs them in parallel and
+   ``with joblib.parallel_backend("dask"):`` runs them on a Dask cluster. With ``memory=``
+   each task's result is cached on disk, keyed on the member's parameters, the data and the
+   fold: adding a member refits only that member, and an interrupted fit resumes where it
+   stopped. :mod:`blend.ensemble.assemble` turns the results into the OOF matrix.
 3. **Expensive members** (estimators whose class sets ``_blend_expensive = True``, such as the
    Keras members) are fit on only the *last* ``expensive_folds`` folds (the largest training
    windows for time-ordered splitters) and their final model is the average of those fold
@@ -26,8 +28,7 @@ How a fit runs
    sparse columns) costs about as much as the network's holdout fit; there the cheap members
    run the expensive members' folds too, plus their refit (``cheap_folds="auto"``): holdout
    blending, ``expensive_folds + 1`` fits instead of ``k + 1``, all weights learned on the
-   holdout rows. On make_clothing(10000) the fit went 184 s -> 96 s at the same test RMSE
-   (0.2359; the same weights to 0.005).
+   holdout rows.
 4. **Weights** from the OOF matrix (:mod:`blend.ensemble.weights`): ``"caruana"`` (greedy ensemble
    selection), ``"nnls"`` (simplex least squares; log loss for classifiers), ``"stacking"``
    (any scikit-learn ``final_estimator`` on the OOF predictions, optionally with the original
@@ -51,20 +52,16 @@ listing every member's failure.
 from __future__ import annotations
 
 import os
-import pickle
-import sys
-import time
 import warnings
-import weakref
 from collections.abc import Sequence
-from numbers import Integral
+from dataclasses import dataclass
+from numbers import Integral, Real
+from typing import ClassVar
 
-import joblib
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import (
-    BaseEstimator,
     ClassifierMixin,
     RegressorMixin,
     clone,
@@ -72,221 +69,56 @@ from sklearn.base import (
 from sklearn.exceptions import DataConversionWarning
 from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.model_selection import KFold, StratifiedKFold, check_cv
-from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted
 
 from blend.ensemble import diversity as _div
-from blend.ensemble import fast_predict as small_batch
 from blend.ensemble import weights as _w
+from blend.ensemble.assemble import (
+    OutOfFold,
+    assemble_oof,
+    collect_final_fits,
+    fold_final_models,
+    leaderboard,
+    weighting_rows,
+)
+from blend.ensemble.execute import Scheduler
+from blend.ensemble.outputs import FoldAverage, member_output, shared_inputs
+from blend.ensemble.plan import Plan, is_expensive, plan_tasks
+from blend.ensemble.tasks import FitData, task_function
 
-__all__ = ["BlendClassifier", "BlendRegressor", "FoldAverage"]
+__all__ = ["BlendClassifier", "BlendRegressor", "FoldAverage", "is_expensive"]
 
-_METHODS = ("caruana", "nnls", "stacking", "mean")
-_CHEAP_FOLDS = ("auto", "all", "shared")
-_WORKER_RESTART = "A worker stopped while some jobs were given to the executor"
-# Shared (holdout) folds must hold this many rows before "auto" weights cheap members on them.
-_MIN_SHARED_ROWS = 1_000
 _REG_METRICS = {"rmse": "squared_error", "mse": "squared_error", "mae": "absolute_error"}
 # From this many rows members predict side by side in threads (n_jobs > 1): their predict
-# loops run in C and release the GIL. Measured on diamonds (10,788 rows, XGBoost + random forest
-# + HistGradientBoosting): 6,300-8,400 rows/s one after another, 10,200-12,500 in two threads.
+# loops run in C and release the GIL, so threads overlap them.
 _PARALLEL_PREDICT_ROWS = 1_000
-# fitted pipeline -> digest of its preprocessing steps (None: unpicklable), per process
-_STEPS_DIGEST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-# --------------------------------------------------------------------------- member helpers
+@dataclass
+class _Blend:
+    """The weighting stage of one fit (local to ``fit``; never stored on the estimator).
 
-
-def is_expensive(estimator: object) -> bool:
-    """Whether ``estimator`` (or the last step of a pipeline) sets ``_blend_expensive``."""
-    if getattr(estimator, "_blend_expensive", False):
-        return True
-    steps = getattr(estimator, "steps", None)
-    if steps:
-        return is_expensive(steps[-1][1])
-    for attr in ("regressor", "estimator"):  # TransformedTargetRegressor, wrappers
-        inner = getattr(estimator, attr, None)
-        if inner is not None and inner is not estimator and is_expensive(inner):
-            return True
-    return False
-
-
-def _member_output(estimator, X, classification: bool, n_classes: int) -> np.ndarray:
-    """A member's predictions as ``(n, d)``: outputs, or probabilities over all classes."""
-    if not classification:
-        pred = np.asarray(small_batch.predict(estimator, X), dtype=float)
-        return pred.reshape(len(pred), -1)
-    if isinstance(estimator, FoldAverage):
-        return estimator.predict_proba(X)
-    classes = np.asarray(estimator.classes_).astype(int)
-    if hasattr(estimator, "predict_proba"):
-        proba = np.asarray(small_batch.predict_proba(estimator, X), dtype=float)
-        if proba.shape[1] == n_classes and np.array_equal(classes, np.arange(n_classes)):
-            return proba
-        out = np.zeros((len(proba), n_classes))
-        out[:, classes] = proba
-        return out
-    labels = np.asarray(estimator.predict(X)).astype(int)
-    out = np.zeros((len(labels), n_classes))
-    out[np.arange(len(labels)), labels] = 1.0
-    return out
-
-
-def _steps_digest(estimator) -> str | None:
-    """A digest of a fitted pipeline's preprocessing steps: equal digests, equal transforms."""
-    if not isinstance(estimator, Pipeline) or len(estimator.steps) < 2:
-        return None
-    if estimator not in _STEPS_DIGEST:
-        try:
-            _STEPS_DIGEST[estimator] = joblib.hash([step for _, step in estimator.steps[:-1]])
-        except (pickle.PicklingError, TypeError, AttributeError):  # unpicklable: not shared
-            _STEPS_DIGEST[estimator] = None
-    return _STEPS_DIGEST[estimator]
-
-
-def _shared_inputs(estimators, X, n_jobs) -> list[tuple[object, object]]:
-    """``(model, input)`` per member, transforming ``X`` once per distinct preprocessing.
-
-    Default members put identical featurizers (same parameters, fitted on the same rows) in
-    front of several models; the featurizer is the costly part of a one-row prediction (and
-    of a batch with text or images), so pipelines whose steps have equal fitted state share
-    one transform and only their final models run apart.
-    """
-    digests = [_steps_digest(est) for est in estimators]
-    shared = {g for g in digests if g is not None and digests.count(g) > 1}
-    if not shared:
-        return [(est, X) for est in estimators]
-    first = {g: estimators[digests.index(g)] for g in shared}
-    groups = list(first)
-    if n_jobs is not None and len(groups) > 1:
-        done = Parallel(n_jobs=n_jobs, prefer="threads")(
-            delayed(first[g][:-1].transform)(X) for g in groups
-        )
-    else:
-        done = [first[g][:-1].transform(X) for g in groups]
-    transformed = dict(zip(groups, done))
-    return [
-        (est[-1], transformed[g]) if g in shared else (est, X)
-        for est, g in zip(estimators, digests)
-    ]
-
-
-class FoldAverage(BaseEstimator):
-    """The average of already fitted fold models, used as a member's final model.
-
-    Built by the blender when ``refit=False`` and for expensive members; it is not fitted by
-    itself. ``predict_proba`` aligns each fold model's ``classes_`` (encoded class indices)
-    with ``n_classes`` columns.
-
-    Parameters
-    ----------
-    estimators : list of fitted estimators
-        The fold models.
-    n_classes : int or None
-        Number of classes for classifiers; None for regressors.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn.linear_model import LinearRegression
-    >>> X = np.arange(6.0).reshape(-1, 1)
-    >>> a = LinearRegression().fit(X, X[:, 0])
-    >>> b = LinearRegression().fit(X, 2 * X[:, 0])
-    >>> FoldAverage([a, b]).predict(X[:2]).round(6).tolist()
-    [0.0, 1.5]
+    Indices are positions among ``names``, the members that survived the out-of-fold stage.
     """
 
-    def __init__(self, estimators: list, n_classes: int | None = None):
-        self.estimators = estimators
-        self.n_classes = n_classes
+    names: list[str]
+    rows: np.ndarray  # rows the weights are learned on
+    P: np.ndarray  # OOF predictions on those rows, (len(rows), len(names), n_outputs)
+    y: np.ndarray
+    own: np.ndarray  # each member's loss on those rows
+    kept: list[int]  # not pruned
+    pruned: dict[str, str]
+    weights: np.ndarray
+    stacker: object | None
 
     @property
-    def classes_(self) -> np.ndarray:
-        return np.arange(self.n_classes)
-
-    def predict(self, X):
-        if self.n_classes is not None:
-            return self.predict_proba(X).argmax(axis=1)
-        predictions = [np.asarray(small_batch.predict(e, X), dtype=float) for e in self.estimators]
-        return np.mean(predictions, axis=0)
-
-    def predict_proba(self, X):
-        return np.mean(
-            [_member_output(e, X, True, self.n_classes) for e in self.estimators], axis=0
-        )
-
-
-def _fit_predict(estimator, X, y, train, test, classification, n_classes, keep_model):
-    """One task: fit a clone on ``train`` rows, predict ``test`` rows (None: no predictions).
-
-    Module-level so joblib can pickle it to workers and ``joblib.Memory`` can cache it.
-    """
-    model = clone(estimator)
-    X_train = X if train is None else _safe_indexing(X, train)
-    y_train = y if train is None else y[train]
-    start, cpu_start = time.perf_counter(), time.process_time()
-    model.fit(X_train, y_train)
-    fit_seconds = time.perf_counter() - start
-    fit_cpu_seconds = time.process_time() - cpu_start  # robust to other load on the machine
-    pred, predict_seconds = None, 0.0
-    if test is not None:
-        start = time.perf_counter()
-        pred = _member_output(model, _safe_indexing(X, test), classification, n_classes)
-        predict_seconds = time.perf_counter() - start
-    return {
-        "pred": pred,
-        "fit_seconds": fit_seconds,
-        "fit_cpu_seconds": fit_cpu_seconds,
-        "predict_seconds": predict_seconds,
-        "model": model if keep_model else None,
-    }
-
-
-def _run_task(func, key, args, on_error):
-    """Run one (cached) task and turn its failure into a report unless ``on_error='raise'``."""
-    name, fold = key
-    cached = False
-    if hasattr(func, "check_call_in_cache"):
-        cached = func.check_call_in_cache(*args)
-    try:
-        out = dict(func(*args))
-    except Exception as exc:
-        if on_error == "raise":
-            raise
-        kind = type(exc).__name__ if isinstance(exc, (TypeError, ValueError)) else None
-        return {"key": key, "error": f"{type(exc).__name__}: {exc}", "kind": kind, "cached": False}
-    pred = out["pred"]
-    if pred is not None and not np.all(np.isfinite(pred)):
-        bad = int(np.sum(~np.isfinite(pred).all(axis=1)))
-        msg = f"predicted NaN or infinity for {bad} of {len(pred)} rows"
-        if on_error == "raise":
-            where = "the final fit" if fold is None else f"fold {fold}"
-            raise ValueError(f"Member {name!r} {msg} ({where}).")
-        return {"key": key, "error": msg, "cached": cached}
-    out.update(key=key, error=None, cached=cached)
-    return out
-
-
-def _log_row(res: dict, stage: str) -> dict:
-    return {
-        "member": res["key"][0],
-        "fold": res["key"][1],
-        "stage": stage,
-        "fit_seconds": res.get("fit_seconds", np.nan),
-        "fit_cpu_seconds": res.get("fit_cpu_seconds", np.nan),
-        "predict_seconds": res.get("predict_seconds", np.nan),
-        "cached": res["cached"],
-        "error": res["error"],
-    }
-
-
-def _is_worker_death(exc: BaseException) -> bool:
-    names = {"TerminatedWorkerError", "BrokenProcessPool", "KilledWorker"}
-    return type(exc).__name__ in names
+    def active(self) -> list[int]:
+        """Members the blend predicts with: weight above 0 (stacking: every kept member)."""
+        return [i for i in self.kept if self.weights[i] > 0 or self.stacker is not None]
 
 
 # --------------------------------------------------------------------------------- the blender
@@ -296,6 +128,32 @@ class _BaseBlend(_BaseComposition):
     """Shared machinery of :class:`BlendRegressor` and :class:`BlendClassifier`."""
 
     _classification = False
+
+    # Every __init__ parameter, declared once: ``fit`` validates them (``_validate_params``)
+    # and the CLI reads the allowed values from here. ``metric`` is narrowed by each subclass.
+    _parameter_constraints: ClassVar[dict] = {
+        "members": [list, tuple, None],
+        "method": [StrOptions({"caruana", "nnls", "stacking", "mean"})],
+        "cv": ["cv_object"],
+        "refit": ["boolean"],
+        "metric": [callable, None],
+        "ensemble_size": [Interval(Integral, 1, None, closed="left")],
+        "n_init": [Interval(Integral, 0, None, closed="left")],
+        "n_bags": [Interval(Integral, 1, None, closed="left")],
+        "final_estimator": [None, HasMethods(["fit"])],
+        "passthrough": ["boolean"],
+        "prune": ["boolean"],
+        "prune_threshold": [Interval(Real, 0, 1, closed="right")],
+        "prune_tol": [Interval(Real, 0, None, closed="left")],
+        "expensive_folds": [Interval(Integral, 1, None, closed="left"), None],
+        "cheap_folds": [StrOptions({"auto", "all", "shared"})],
+        "expensive_refit": ["boolean"],
+        "memory": [None, str, os.PathLike, HasMethods(["cache"])],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
+        "on_error": [StrOptions({"warn", "raise", "ignore"})],
+        "random_state": ["random_state"],
+    }
 
     def __init__(
         self,
@@ -352,42 +210,15 @@ class _BaseBlend(_BaseComposition):
         self._set_params("members", **params)
         return self
 
-    # -- validation ------------------------------------------------------------------------
-    def _check_params(self) -> None:
-        if self.method not in _METHODS:
-            raise ValueError(f"method must be one of {_METHODS}; got {self.method!r}.")
-        if self.on_error not in ("warn", "raise", "ignore"):
-            raise ValueError(
-                f"on_error must be 'warn', 'raise' or 'ignore'; got {self.on_error!r}."
-            )
-        if self.expensive_folds is not None and (
-            not isinstance(self.expensive_folds, Integral) or self.expensive_folds < 1
-        ):
-            raise ValueError(
-                f"expensive_folds must be a positive int or None; got {self.expensive_folds!r}."
-            )
-        if self.cheap_folds not in _CHEAP_FOLDS:
-            raise ValueError(
-                f"cheap_folds must be one of {_CHEAP_FOLDS}; got {self.cheap_folds!r}."
-            )
-        if not 0 < self.prune_threshold <= 1:
-            raise ValueError(f"prune_threshold must be in (0, 1]; got {self.prune_threshold!r}.")
-
     def _metric(self):
+        """The loss the weights minimize, as :mod:`blend.ensemble.weights` names it."""
         if self._classification:
-            if self.metric not in (None, "log_loss") and not callable(self.metric):
-                raise ValueError(
-                    f"BlendClassifier blends probabilities by log loss; metric={self.metric!r} "
-                    "is not supported (use None, 'log_loss' or a callable on probabilities)."
-                )
             return self.metric if callable(self.metric) else "log_loss"
         if self.metric is None:
             return "squared_error"
         if callable(self.metric):
             return self.metric
-        if self.metric in _REG_METRICS:
-            return _REG_METRICS[self.metric]
-        raise ValueError(f"metric must be one of {sorted(_REG_METRICS)} or a callable.")
+        return _REG_METRICS[self.metric]
 
     def _resolve_members(self, X, y) -> list[tuple[str, object]]:
         members = self.members
@@ -440,261 +271,150 @@ class _BaseBlend(_BaseComposition):
 
     # -- fit -------------------------------------------------------------------------------
     def _fit(self, X, y_members, y_weights, groups):
-        self._check_params()
-        metric = self._metric()
-        classification = self._classification
-        n_outputs = self._n_outputs
-        n_rows = len(y_members)
+        """Plan the member x fold tasks, run them, assemble the OOF matrix, weight, finish."""
         members = self._resolve_members(X, y_members)
+        names = [name for name, _ in members]
         splits = self._splits(X, y_members, groups)
-        n_folds = len(splits)
-        expensive = [is_expensive(est) for _, est in members]
-        keep_models = not self.refit
-        shared = self._cheap_share(X, splits, expensive)
-        self.cheap_folds_ = "shared" if shared else "all"
-
-        memory = joblib.Memory(None, verbose=0) if self.memory is None else self.memory
-        if isinstance(memory, str) or hasattr(memory, "__fspath__"):
-            memory = joblib.Memory(os.fspath(memory), verbose=0)
-        func = memory.cache(_fit_predict) if memory.location is not None else _fit_predict
-
-        tasks, keys = [], []
-        for m, (name, est) in enumerate(members):
-            folds = range(n_folds)
-            if (expensive[m] or shared) and self.expensive_folds is not None:
-                folds = range(max(n_folds - self.expensive_folds, 0), n_folds)
-            for f in folds:
-                train, test = splits[f]
-                args = (
-                    est,
-                    X,
-                    y_members,
-                    train,
-                    test,
-                    classification,
-                    n_outputs,
-                    keep_models or expensive[m],
-                )
-                keys.append((name, f))
-                tasks.append(args)
-        # With several workers the final refits start with the folds: run as a second stage,
-        # its few long fits leave workers idle (the last fold's stragglers, then one refit
-        # alone). A refit whose member ends with weight 0 is then wasted and discarded.
-        # Expensive members refit (expensive_refit=True) start with the folds too: their
-        # final fit does not depend on the weights, and it is the longest task.
-        eager = self.refit and effective_n_jobs(self.n_jobs) > 1
-        # which members get a final fit on all rows (the others keep their fold models)
-        final_fit = [self.expensive_refit if costly else bool(self.refit) for costly in expensive]
-        for m, (name, est) in enumerate(members):
-            if final_fit[m] and (eager or expensive[m]):
-                keys.append((name, None))
-                tasks.append((est, X, y_members, None, None, classification, n_outputs, True))
-        # Longest tasks first: an expensive (deep) member's fold, queued behind every tree
-        # fold, would start last and run alone while the other workers idle; a refit reads
-        # every row, so it comes before the folds.
-        dear = {name for (name, _), costly in zip(members, expensive) if costly}
-        order = sorted(
-            range(len(keys)), key=lambda i: (keys[i][0] not in dear, keys[i][1] is not None)
-        )
-        keys, tasks = [keys[i] for i in order], [tasks[i] for i in order]
-        results = self._run(func, keys, tasks, "out-of-fold")
-        early_refits = {k[0]: res for k, res in zip(keys, results) if k[1] is None}
-        keys = [k for k in keys if k[1] is not None]
-        results = [res for res in results if res["key"][1] is not None]
-        log = [_log_row(res, "out-of-fold") for res in results]
-        log += [_log_row(res, "refit") for res in early_refits.values()]
-
-        # assemble per-member OOF predictions (averaged where a row is predicted twice)
-        by_name = {name: [] for name, _ in members}
-        for key, res in zip(keys, results):
-            by_name[key[0]].append(res)
-        errors = {}
-        oof = np.full((n_rows, len(members), n_outputs), np.nan)
-        info = {}
-        for m, (name, _) in enumerate(members):
-            res = by_name[name]
-            failed = [r for r in res if r["error"]]
-            info[name] = {
-                "fit_seconds": sum(r.get("fit_seconds", 0.0) for r in res if not r["error"]),
-                "predict_seconds": sum(
-                    r.get("predict_seconds", 0.0) for r in res if not r["error"]
-                ),
-                "n_fits": sum(1 for r in res if not r["cached"]),
-                "cached_fits": sum(1 for r in res if r["cached"]),
-                "fold_models": [r.get("model") for r in res if not r["error"]],
-            }
-            if failed:
-                errors[name] = f"fold {failed[0]['key'][1]}: {failed[0]['error']}"
-                continue
-            total = np.zeros((n_rows, n_outputs))
-            count = np.zeros(n_rows)
-            for key, r in zip([r["key"] for r in res], res):
-                test = splits[key[1]][1]
-                np.add.at(total, test, r["pred"])
-                np.add.at(count, test, 1)
-            covered = count > 0
-            oof[covered, m, :] = total[covered] / count[covered, None]
-
-        ok = [m for m, (name, _) in enumerate(members) if name not in errors]
-        self._report_failures(errors)
-        if not ok:
-            # bad input fails every member the same way: keep its exception type
-            kinds = {r.get("kind") for r in results if r["error"]}
-            kind = TypeError if kinds == {"TypeError"} else ValueError
-            raise kind(
-                "Every member failed, so there is nothing to blend: "
-                + "; ".join(f"{k}: {v}" for k, v in errors.items())
-            )
-        rows = np.flatnonzero(np.all(np.isfinite(oof[:, ok, :]), axis=(1, 2)))
-        if len(rows) == 0:
-            raise ValueError(
-                "No row has an out-of-fold prediction from every member; use a splitter whose "
-                "test folds overlap the expensive members' folds."
-            )
-        P = oof[rows][:, ok, :]
-        y_rows = y_weights[rows]
-        own = _w.member_losses(P, y_rows, metric)
-
-        # pruning, then weights on the kept members
-        kept_local, pruned = list(range(len(ok))), {}
-        if self.prune and len(ok) > 1:
-            kept_local, pruned = self._prune(P, y_rows, metric, own, [members[m][0] for m in ok])
-        Pk = P[:, kept_local, :]
-        weights_local = np.zeros(len(ok))
-        final_estimator = None
-        if self.method == "stacking":
-            final_estimator = self._fit_stacker(X, Pk, y_rows, rows)
-            weights_local[kept_local] = 1.0 / len(kept_local)
-        else:
-            weights_local[kept_local] = self._staged_weights(
-                oof, [ok[i] for i in kept_local], expensive, y_weights, rows, metric
-            )
-
-        # final models: refit cheap members with weight (stacking: all kept) on all rows
-        active_local = [i for i in kept_local if weights_local[i] > 0 or final_estimator]
-        final_models, refit_keys, refit_tasks = {}, [], []
-        for i in active_local:
-            m = ok[i]
-            name, est = members[m]
-            if final_fit[m]:
-                refit_keys.append((name, None))
-                refit_tasks.append((est, X, y_members, None, None, classification, n_outputs, True))
-            else:
-                models = info[name]["fold_models"]
-                final_models[name] = (
-                    models[0]
-                    if len(models) == 1
-                    else FoldAverage(models, n_outputs if classification else None)
-                )
-        pending = [(k, t) for k, t in zip(refit_keys, refit_tasks) if k[0] not in early_refits]
-        ran = self._run(func, [k for k, _ in pending], [t for _, t in pending], "refit")
-        log += [_log_row(res, "refit") for res in ran]
-        by_name = {**early_refits, **{k[0]: res for (k, _), res in zip(pending, ran)}}
-        done = [by_name[name] for name, _ in refit_keys]
-        wasted = [res for name, res in early_refits.items() if (name, None) not in refit_keys]
-        for res in wasted:  # fits that ran, for members left without weight
-            info[res["key"][0]]["n_fits"] += 0 if res["cached"] else 1
-            info[res["key"][0]]["fit_seconds"] += res.get("fit_seconds", 0.0)
-        for key, res in zip(refit_keys, done):
-            name = key[0]
-            info[name]["fit_seconds"] += res.get("fit_seconds", 0.0) if not res["error"] else 0
-            info[name]["n_fits"] += 0 if res["cached"] else 1
-            info[name]["cached_fits"] += 1 if res["cached"] else 0
-            if res["error"]:
-                errors[name] = f"final fit: {res['error']}"
-            else:
-                final_models[name] = res["model"]
-        late = [i for i in active_local if members[ok[i]][0] in errors]
-        if late:
-            self._report_failures({members[ok[i]][0]: errors[members[ok[i]][0]] for i in late})
-            active_local = [i for i in active_local if i not in late]
-            kept_local = [i for i in kept_local if i not in late]
-            if not active_local:
-                raise ValueError(
-                    "Every member with weight failed its final fit: "
-                    + "; ".join(f"{k}: {v}" for k, v in errors.items())
-                )
-            weights_local[late] = 0.0
-            if final_estimator is not None:
-                final_estimator = self._fit_stacker(X, P[:, kept_local, :], y_rows, rows)
-                weights_local[kept_local] = 1.0 / len(kept_local)
-            elif self.method == "mean":
-                weights_local[kept_local] = 1.0 / len(kept_local)
-            weights_local /= weights_local.sum()
-
-        # fitted state: plain attributes only (persistence walks them)
-        names_ok = [members[m][0] for m in ok]
-        self.members_ = [(names_ok[i], final_models[names_ok[i]]) for i in active_local]
-        self._member_weights = np.array([weights_local[i] for i in active_local])
-        self.final_estimator_ = final_estimator
-        self.weights_ = {names_ok[i]: float(weights_local[i]) for i in range(len(ok))}
-        self.oof_predictions_ = oof
-        self.oof_rows_ = rows
-        self.member_names_ = [name for name, _ in members]
-        self.splits_ = [(tr, te) for tr, te in splits]
-        self.ensemble_oof_loss_ = (
-            _w.ensemble_loss(P, y_rows, weights_local, metric) if final_estimator is None else None
-        )
-        self.diversity_ = self._diversity(P, y_rows, weights_local, own, names_ok)
-        self.task_log_ = pd.DataFrame.from_records(log)
-        self.leaderboard_ = self._leaderboard(
-            members, expensive, errors, pruned, own, names_ok, weights_local, kept_local, info
-        )
+        plan = self._plan(X, members, splits)
+        scheduler = self._scheduler(X, y_members)
+        results = scheduler.run(list(plan.tasks), "out-of-fold")
+        oof = assemble_oof(names, results, splits, len(y_members), self._n_outputs)
+        self._report_failures(oof.errors)
+        blend = self._learn_blend(X, y_weights, oof, plan, names)
+        final_models, errors, log = self._final_models(blend, oof, plan, scheduler)
+        self._drop_late_failures(X, blend, errors)
+        self._set_fitted_state(blend, final_models, oof, names, splits)
+        self._set_reports(blend, oof, plan, errors, log)
         return self
 
-    def _run(self, func, keys, tasks, stage):
-        """Run tasks through joblib; a dead worker gets its tasks retried one at a time."""
-        if not tasks:
-            return []
-        start = time.perf_counter()
-        calls = [delayed(_run_task)(func, k, a, self.on_error) for k, a in zip(keys, tasks)]
-        results: list = []
-        try:
-            with warnings.catch_warnings():
-                # loky restarts a worker whose memory grew by 300 MB since its first task (its
-                # leak guard; TensorFlow and deep forests grow that much by design) and warns
-                # from its manager thread. The tasks go on in the new worker: not news.
-                warnings.filterwarnings("ignore", message=_WORKER_RESTART, category=UserWarning)
-                gen = Parallel(n_jobs=self.n_jobs, return_as="generator")(calls)
-                for res in gen:
-                    results.append(res)
-                    self._progress(stage, len(results), len(tasks), res, start)
-        except Exception as exc:
-            if not _is_worker_death(exc):
-                raise
-            # retry the rest one task at a time, so a member that kills its worker again is
-            # identified; its other tasks are then not run
-            dead = {}
-            for k, call in zip(keys[len(results) :], calls[len(results) :]):
-                if k[0] in dead:
-                    res = {"key": k, "error": dead[k[0]], "cached": False}
-                else:
-                    try:
-                        res = Parallel(n_jobs=2)([call])[0]
-                    except Exception as again:
-                        if not _is_worker_death(again) or self.on_error == "raise":
-                            raise
-                        first = str(again).strip().splitlines()[0]
-                        dead[k[0]] = f"worker died (fold {k[1]}): {first}"
-                        res = {"key": k, "error": dead[k[0]], "cached": False}
-                results.append(res)
-                self._progress(stage, len(results), len(tasks), res, start)
-        return results
-
-    def _progress(self, stage, done, total, res, start):
-        if not self.verbose:
-            return
-        name, fold = res["key"]
-        what = "all rows" if fold is None else f"fold {fold}"
-        status = f"FAILED ({res['error']})" if res["error"] else "cached" if res["cached"] else ""
-        width = 20
-        bar = "#" * int(width * done / total) + "." * (width - int(width * done / total))
-        print(
-            f"[blend {stage}] [{bar}] {done}/{total} {name} {what} {status} "
-            f"{time.perf_counter() - start:.1f}s",
-            file=sys.stderr,
-            flush=True,
+    def _plan(self, X, members, splits) -> Plan:
+        """Which tasks run first, in which order; records ``cheap_folds_``."""
+        plan = plan_tasks(
+            X,
+            members,
+            splits,
+            cheap_folds=self.cheap_folds,
+            expensive_folds=self.expensive_folds,
+            refit=self.refit,
+            expensive_refit=self.expensive_refit,
+            # with several workers the final refits start with the folds: run as a second
+            # stage, their few long fits would leave the other workers idle
+            eager=self.refit and effective_n_jobs(self.n_jobs) > 1,
         )
+        self.cheap_folds_ = "shared" if plan.shared else "all"
+        return plan
+
+    def _scheduler(self, X, y_members) -> Scheduler:
+        data = FitData(X, y_members, self._classification, self._n_outputs)
+        return Scheduler(
+            task_function(self.memory),
+            data,
+            n_jobs=self.n_jobs,
+            on_error=self.on_error,
+            verbose=self.verbose,
+        )
+
+    def _learn_blend(self, X, y_weights, oof: OutOfFold, plan: Plan, names) -> _Blend:
+        """Prune, then weight the members that survived, on the rows they all predict."""
+        metric = self._metric()
+        ok = oof.surviving(names)
+        rows = weighting_rows(oof.predictions, ok)
+        P = oof.predictions[rows][:, ok, :]
+        y_rows = y_weights[rows]
+        names_ok = [names[m] for m in ok]
+        own = _w.member_losses(P, y_rows, metric)
+        kept, pruned = list(range(len(ok))), {}
+        if self.prune and len(ok) > 1:
+            kept, pruned = self._prune(P, y_rows, metric, own, names_ok)
+        weights = np.zeros(len(ok))
+        stacker = None
+        if self.method == "stacking":
+            stacker = self._fit_stacker(X, P[:, kept, :], y_rows, rows)
+            weights[kept] = 1.0 / len(kept)
+        else:
+            expensive = [plan.expensive[name] for name in names]
+            weights[kept] = self._staged_weights(
+                oof.predictions, [ok[i] for i in kept], expensive, y_weights, rows, metric
+            )
+        return _Blend(names_ok, rows, P, y_rows, own, kept, pruned, weights, stacker)
+
+    def _final_models(self, blend: _Blend, oof: OutOfFold, plan: Plan, scheduler: Scheduler):
+        """Final model of every member the blend predicts with, and final-fit failures.
+
+        Members with a final fit (``plan.final_fit``) use it: started with the folds, or run
+        now; the others average their fold models. Returns ``(models, errors, log rows)``,
+        ``errors`` holding every failure so far.
+        """
+        active = [blend.names[i] for i in blend.active]
+        n_classes = self._n_outputs if self._classification else None
+        models = fold_final_models(active, plan, oof.stats, n_classes)
+        refit = [name for name in active if plan.final_fit[name]]
+        pending = [plan.final_fit_task(name) for name in refit if name not in oof.final_fits]
+        ran = scheduler.run(pending, "refit")
+        fitted, errors = collect_final_fits(refit, oof.final_fits, ran, oof.stats)
+        models.update(fitted)
+        log = [res.log_row("refit") for res in ran]
+        return models, {**oof.errors, **errors}, log
+
+    def _drop_late_failures(self, X, blend: _Blend, errors: dict) -> None:
+        """Members whose final fit failed leave the blend; the others' weights are rescaled."""
+        late = [i for i in blend.active if blend.names[i] in errors]
+        if not late:
+            return
+        self._report_failures({blend.names[i]: errors[blend.names[i]] for i in late})
+        if not [i for i in blend.active if i not in late]:
+            raise ValueError(
+                "Every member with weight failed its final fit: "
+                + "; ".join(f"{k}: {v}" for k, v in errors.items())
+            )
+        blend.kept = [i for i in blend.kept if i not in late]
+        weights = blend.weights
+        weights[late] = 0.0
+        if blend.stacker is not None:
+            blend.stacker = self._fit_stacker(X, blend.P[:, blend.kept, :], blend.y, blend.rows)
+            weights[blend.kept] = 1.0 / len(blend.kept)
+        elif self.method == "mean":
+            weights[blend.kept] = 1.0 / len(blend.kept)
+        weights /= weights.sum()
+
+    def _set_fitted_state(self, blend: _Blend, final_models, oof: OutOfFold, names, splits):
+        """Fitted attributes: plain values only (persistence walks them)."""
+        metric = self._metric()
+        active = blend.active
+        self.members_ = [(blend.names[i], final_models[blend.names[i]]) for i in active]
+        self._member_weights = np.array([blend.weights[i] for i in active])
+        self.final_estimator_ = blend.stacker
+        self.weights_ = {name: float(w) for name, w in zip(blend.names, blend.weights)}
+        self.oof_predictions_ = oof.predictions
+        self.oof_rows_ = blend.rows
+        self.member_names_ = list(names)
+        self.splits_ = [(tr, te) for tr, te in splits]
+        self.ensemble_oof_loss_ = (
+            _w.ensemble_loss(blend.P, blend.y, blend.weights, metric)
+            if blend.stacker is None
+            else None
+        )
+        self.diversity_ = self._diversity(blend.P, blend.y, blend.weights, blend.own, blend.names)
+
+    def _set_reports(self, blend: _Blend, oof: OutOfFold, plan: Plan, errors, log) -> None:
+        """``task_log_`` (every task) and ``leaderboard_`` (every member)."""
+        self.task_log_ = pd.DataFrame.from_records(oof.log + log)
+        self.leaderboard_ = leaderboard(
+            list(plan.estimators),
+            plan.expensive,
+            errors,
+            blend.pruned,
+            dict(zip(blend.names, blend.own)),
+            dict(zip(blend.names, blend.weights)),
+            oof.stats,
+            self._label(),
+        )
+
+    def _label(self) -> str:
+        """The metric's name in ``leaderboard_`` (``oof_<label>``)."""
+        metric = self._metric()
+        label = metric if isinstance(metric, str) else getattr(metric, "__name__", "metric")
+        return "rmse" if label == "squared_error" else label
 
     def _report_failures(self, errors: dict) -> None:
         if errors and self.on_error == "warn":
@@ -705,40 +425,14 @@ class _BaseBlend(_BaseComposition):
                     stacklevel=4,
                 )
 
-    def _cheap_share(self, X, splits, expensive) -> bool:
-        """Whether cheap members run only the expensive members' folds (holdout blending).
-
-        ``"auto"`` shares them when an expensive member is present, text or image columns
-        widen the table (there one cheap fold costs about as much as the network's holdout
-        fit: on make_clothing(10000) CatBoost's and LinearBoost's six fits each took 80% of
-        the blend's task time) and the shared folds hold at least ``_MIN_SHARED_ROWS`` rows
-        to weight on. On tabular data the cheap members are cheap and their every-row weights
-        are steadier (see :meth:`_staged_weights`), so they keep all folds.
-        """
-        if self.cheap_folds == "all" or self.expensive_folds is None or not any(expensive):
-            return False
-        if self.cheap_folds == "shared":
-            return True
-        shared_rows = sum(len(test) for _, test in splits[-self.expensive_folds :])
-        if shared_rows < _MIN_SHARED_ROWS or not isinstance(X, pd.DataFrame):
-            return False
-        from blend.roles import has_unstructured, resolve_roles
-
-        try:
-            roles = resolve_roles(X, None)
-        except (TypeError, ValueError):  # the members read the frame their own way
-            return False
-        return has_unstructured(roles)
-
     def _staged_weights(self, oof, kept, expensive, y, rows, metric) -> np.ndarray:
         """Weights for the kept members (indices into ``oof``), in two stages when it pays.
 
         Expensive members have out-of-fold predictions on their holdout folds only, so a
-        one-shot weighting sees just those ``n/k`` rows -- and weights five members on one
-        fold swing with that fold's luck (diamonds: test RMSE 0.0843-0.0852 across the five
-        possible holdout folds). The cheap members are therefore weighted among themselves on
-        every row they predict, and only the mix of that fixed cheap blend with the expensive
-        members is learned on the shared holdout rows (0.0845-0.0846 on the same five folds).
+        one-shot weighting sees just those ``n/k`` rows -- and weights of several members
+        learned on one fold swing with that fold's luck. The cheap members are therefore
+        weighted among themselves on every row they predict, and only the mix of that fixed
+        cheap blend with the expensive members is learned on the shared holdout rows.
         """
         P = oof[rows][:, kept, :]
         cheap = [j for j, m in enumerate(kept) if not expensive[m]]
@@ -873,46 +567,6 @@ class _BaseBlend(_BaseComposition):
                 out[key] = pd.DataFrame(value, index=names, columns=names)
         return out
 
-    def _leaderboard(
-        self, members, expensive, errors, pruned, own, names_ok, weights, kept_local, info
-    ) -> pd.DataFrame:
-        score_of = dict(zip(names_ok, own))
-        weight_of = dict(zip(names_ok, weights))
-        metric = self._metric()
-        label = metric if isinstance(metric, str) else getattr(metric, "__name__", "metric")
-        if label == "squared_error":
-            label = "rmse"
-        records = []
-        for m, (name, _) in enumerate(members):
-            score = score_of.get(name, np.nan)
-            if label == "rmse":
-                score = float(np.sqrt(score))
-            if name in errors:
-                status, why = "failed", errors[name]
-            elif name in pruned:
-                status, why = "pruned", pruned[name]
-            else:
-                status = "kept"
-                why = "" if weight_of.get(name, 0) > 0 else "not selected (weight 0)"
-            records.append(
-                {
-                    "member": name,
-                    f"oof_{label}": score,
-                    "weight": float(weight_of.get(name, 0.0)) if name not in errors else 0.0,
-                    "fit_seconds": info[name]["fit_seconds"],
-                    "predict_seconds": info[name]["predict_seconds"],
-                    "n_fits": info[name]["n_fits"],
-                    "cached_fits": info[name]["cached_fits"],
-                    "expensive": bool(expensive[m]),
-                    "status": status,
-                    "why": why,
-                }
-            )
-        board = pd.DataFrame.from_records(records)
-        return board.sort_values(f"oof_{label}", kind="stable", na_position="last").reset_index(
-            drop=True
-        )
-
     # -- predict ---------------------------------------------------------------------------
     def _check_X(self, X):
         check_is_fitted(self, "members_")
@@ -960,12 +614,12 @@ class _BaseBlend(_BaseComposition):
         parallel = (
             len(members) > 1 and self.n_jobs not in (None, 1) and len(X) >= _PARALLEL_PREDICT_ROWS
         )
-        inputs = _shared_inputs([est for _, est in members], X, self.n_jobs if parallel else None)
+        inputs = shared_inputs([est for _, est in members], X, self.n_jobs if parallel else None)
         if parallel:
             return Parallel(n_jobs=self.n_jobs, prefer="threads")(
-                delayed(_member_output)(est, Z, classification, d) for est, Z in inputs
+                delayed(member_output)(est, Z, classification, d) for est, Z in inputs
             )
-        return [_member_output(est, Z, classification, d) for est, Z in inputs]
+        return [member_output(est, Z, classification, d) for est, Z in inputs]
 
     def _record_input(self, X):
         if isinstance(X, pd.DataFrame):
@@ -1015,7 +669,7 @@ class BlendRegressor(RegressorMixin, _BaseBlend):
         are known, and a member that ends with weight 0 wastes its refit). False: the final
         model is the average of its fold models (no extra fit, ``cv`` times slower to
         predict).
-    metric : {"rmse", "mae"} or callable, default=None (RMSE)
+    metric : {"rmse", "mse", "mae"}, callable or None, default=None (RMSE)
         Loss minimized by the weights and reported per member; a callable is
         ``metric(y_true, y_pred) -> float``, lower is better.
     ensemble_size, n_init, n_bags : int
@@ -1046,13 +700,11 @@ class BlendRegressor(RegressorMixin, _BaseBlend):
         Also fit each expensive member once on all rows, alongside the folds (it is the
         longest task, so it starts first), and predict with that model instead of its fold
         models; the weights are still learned on the fold models' holdout predictions. One
-        more fit of each expensive member for a final model that sees every row: on
-        make_clothing(10000) the network member went 0.2528 -> 0.2458 and the blend 0.2359
-        -> 0.2338 (1.169x the noise floor), with the fit 96 s -> 150 s (3.1x one fit of the
-        network instead of 2.1x).
+        more fit of each expensive member (its longest task) for a final model that sees every
+        row instead of ``(k-1)/k`` of them.
     memory : str, path or joblib.Memory, default=None
         Cache of every member x fold result (resumable, incremental fits).
-    n_jobs : int, default=None
+    n_jobs : int or None, default=None
         joblib workers for member x fold tasks; the active joblib backend (e.g. Dask) applies.
     verbose : int, default=0
         Print a progress bar over member x fold tasks to stderr.
@@ -1100,6 +752,11 @@ class BlendRegressor(RegressorMixin, _BaseBlend):
     ['ridge', 'tree']
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        **_BaseBlend._parameter_constraints,
+        "metric": [StrOptions(set(_REG_METRICS)), callable, None],
+    }
+
     def fit(self, X, y, groups=None):
         """Fit every member on shared folds, learn the weights, build the final models.
 
@@ -1114,6 +771,7 @@ class BlendRegressor(RegressorMixin, _BaseBlend):
         -------
         self
         """
+        self._validate_params()
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
@@ -1192,6 +850,10 @@ class BlendClassifier(ClassifierMixin, _BaseBlend):
     """
 
     _classification = True
+    _parameter_constraints: ClassVar[dict] = {
+        **_BaseBlend._parameter_constraints,
+        "metric": [StrOptions({"log_loss"}), callable, None],
+    }
 
     def fit(self, X, y, groups=None):
         """Fit every member on shared stratified folds and learn the probability weights.
@@ -1207,6 +869,7 @@ class BlendClassifier(ClassifierMixin, _BaseBlend):
         -------
         self
         """
+        self._validate_params()
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."

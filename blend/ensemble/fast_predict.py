@@ -1,7 +1,7 @@
 """Fast predictions for a few rows from scikit-learn tree ensembles (the blender's one-row path).
 
 ``RandomForestRegressor.predict`` dispatches its trees through a joblib thread pool on every
-call: ~18 ms for one row with 200 trees, where asking each tree directly costs under 1 ms.
+call, which for one row costs far more than asking each tree directly.
 For small batches of clean numeric input the blender asks the trees itself, exactly as the
 forest would (same float32 input, same float64 accumulation in the same order); anything
 else (sparse input, NaN/inf, subclasses, multi-output classifiers) takes the estimator's own
@@ -35,8 +35,8 @@ from blend.members.xgboost import EarlyStoppedXGBRegressor
 __all__ = ["SMALL_BATCH", "predict", "predict_proba"]
 
 SMALL_BATCH = 256  # rows; beyond this the thread pool pays for itself
-# packed boosters walk every tree at once: ~0.6 ms per row for 600 trees, where scikit-learn's
-# per-tree loop costs ~8 ms + 0.03 ms per row; beyond a few rows the libraries' own predict wins
+# packed boosters walk every tree at once, so one row is cheap, but their cost grows with the
+# rows faster than the libraries' own per-tree loop: beyond a few rows that loop wins
 BOOSTED_SMALL_BATCH = 8
 _REGRESSORS = (RandomForestRegressor, ExtraTreesRegressor)
 _CLASSIFIERS = (RandomForestClassifier, ExtraTreesClassifier)

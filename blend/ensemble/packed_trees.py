@@ -1,9 +1,9 @@
 """Boosted tree ensembles as flat arrays, every tree walked at once (the one-row predict path).
 
 Boosters predict one row slowly: ``HistGradientBoosting*.predict`` makes one Python call per
-tree (~8 ms for 600 trees), XGBoost's ``predict`` ~3-4 ms for 800 trees. Packed into flat
-node arrays, all trees of an ensemble step down together in a few numpy operations per tree
-level (~0.1-0.6 ms for one row), and the leaf values are summed in the library's own order
+tree, and XGBoost's ``predict`` has a large fixed cost per call. Packed into flat node
+arrays, all trees of an ensemble step down together in a few numpy operations per tree
+level, and the leaf values are summed in the library's own order
 and precision, so the result is the same to the bit. The cost grows with rows x trees x
 depth, so this is for a handful of rows only.
 
