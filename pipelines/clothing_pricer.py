@@ -41,27 +41,27 @@ MODALITIES = {
 }
 
 
-def ablation_model(roles: dict, seed: int, trees: int = 400):
+def ablation_model(roles: dict, seed: int, max_trees: int | None = None):
     """The one model the ablation fits on every subset: XGBoost behind the tree featurizer.
 
-    The same model kind and settings for every subset, so a difference in RMSE is what the
-    added modality brings, not a different learner. Boosted trees read every role (TF-IDF
+    The same model kind and settings for every subset (those of the default XGBoost member on
+    wide matrices), so a difference in RMSE is what the added modality brings, not a different
+    learner; early stopping picks the number of trees per subset, so a wider matrix is not
+    penalized by a tree count tuned for a narrower one. Boosted trees read every role (TF-IDF
     words, image descriptors) and fit in seconds, so the ablation does not refit the blend.
     """
     from xgboost import XGBRegressor
 
-    booster = XGBRegressor(
-        n_estimators=trees,
-        learning_rate=0.05,
-        max_depth=6,
-        subsample=0.8,
-        colsample_bytree=0.8,
-        random_state=seed,
-    )
+    from blend.members.xgboost import EarlyStoppedXGBRegressor, default_xgb_params
+
+    params = default_xgb_params(wide=True)
+    if max_trees is not None:
+        params["n_estimators"] = min(params["n_estimators"], max_trees)
+    booster = EarlyStoppedXGBRegressor(XGBRegressor(**params), random_state=seed)
     return blend.make_tree_pipeline(booster, roles=roles)
 
 
-def modality_ablation(X_tr, y_tr, X_te, y_te, roles, seed: int, trees: int = 400) -> pd.Series:
+def modality_ablation(X_tr, y_tr, X_te, y_te, roles, seed: int, max_trees=None) -> pd.Series:
     """Held-out RMSE of :func:`ablation_model` fitted on each subset of modalities."""
     variants = {
         "metadata only": ["metadata"],
@@ -73,7 +73,7 @@ def modality_ablation(X_tr, y_tr, X_te, y_te, roles, seed: int, trees: int = 400
     for label, parts in variants.items():
         wanted = {r for part in parts for r in MODALITIES[part]}
         columns = [c for c, r in roles.items() if r in wanted]
-        model = ablation_model({c: roles[c] for c in columns}, seed, trees)
+        model = ablation_model({c: roles[c] for c in columns}, seed, max_trees)
         model.fit(X_tr[columns], y_tr)
         scores[label] = rmse(y_te, model.predict(X_te[columns]))
         print(f"  {label:<20s} RMSE {scores[label]:.4f}", flush=True)
@@ -130,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     if not args.no_ablation:
         print("\nmodality ablation (XGBoost on each subset, held-out RMSE):", flush=True)
-        trees = 150 if args.quick else 400
-        ablation = modality_ablation(X_tr, y_tr, X_te, y_te, roles, args.random_state, trees)
+        max_trees = 300 if args.quick else None
+        ablation = modality_ablation(X_tr, y_tr, X_te, y_te, roles, args.random_state, max_trees)
         ablation.to_csv(out / "ablation.csv", header=True)
         plot_ablation(
             ablation,
