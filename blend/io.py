@@ -568,9 +568,7 @@ class _Loader:
 def _load_keras(data: bytes, name: str) -> Any:
     if not data.startswith(b"PK"):
         raise UnsafeModelError(_not_format(name, data, "a .keras zip archive"))
-    from blend._quiet_keras import import_keras
-
-    keras = import_keras()
+    import keras
 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "model.keras")

@@ -7,11 +7,10 @@ Importing :mod:`blend.members.deep.inputs` does not import Keras; :mod:`blend.me
 from __future__ import annotations
 
 import importlib
-import os
 
-# TensorFlow's C++ start-up lines (CPU instructions, oneDNN) are noise at the default verbosity;
-# set before any blend module imports Keras. An explicit TF_CPP_MIN_LOG_LEVEL is respected.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The named graphs of blend.members.deep.branches.build_body; here, so that the estimators
+# validate ``graph`` without importing Keras.
+GRAPHS = ("auto", "mlp", "resnet", "separable", "inception")
 
 _LAZY = {
     "InputEncoder": ".inputs",
@@ -27,7 +26,7 @@ _LAZY = {
     "KerasGraphClassifier": ".estimators",
     "KerasMultiTaskEstimator": ".estimators",
 }
-__all__ = sorted(_LAZY)
+__all__ = sorted([*_LAZY, "GRAPHS"])
 
 
 def __getattr__(name: str):

@@ -2,15 +2,19 @@
 
 Every block is backend-agnostic (``keras.layers`` only) and names its layers from ``name`` so
 graphs stay readable in ``model.summary()``.
+
+Seeding: every block takes ``seed``. With an integer, each of its random layers (initializers,
+dropout, augmentation) gets its own seed derived from it and the layer's role
+(:func:`derive_seed`), so the same seed builds the same weights and draws the same masks without
+touching any global random state. With ``None``, Keras' defaults apply (initializers then draw
+their seeds from Python's :mod:`random`).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
-from blend import _quiet_keras  # noqa: F401 - Keras without TensorFlow start-up notices
-
-# isort: split
 import keras
 from keras import layers
 
@@ -18,6 +22,8 @@ __all__ = [
     "apply_shared",
     "conv_block",
     "dense_block",
+    "derive_seed",
+    "glorot",
     "inception_module",
     "residual_block",
     "separable_conv_block",
@@ -34,6 +40,34 @@ def _n(name: str | None, suffix: str) -> str | None:
     return None if name is None else f"{name}_{suffix}"
 
 
+def derive_seed(seed: int | None, *keys: object) -> int | None:
+    """A seed for one part of a graph: a stable hash of ``seed`` and ``keys`` (or ``None``).
+
+    The same ``(seed, keys)`` gives the same value in every process (no Python ``hash``), and
+    different keys give unrelated seeds, so layers seeded this way do not share random streams.
+
+    Examples
+    --------
+    >>> from blend.members.deep.blocks import derive_seed
+    >>> derive_seed(0, "trunk1") == derive_seed(0, "trunk1") != derive_seed(0, "trunk2")
+    True
+    >>> derive_seed(None, "trunk1") is None
+    True
+    """
+    if seed is None:
+        return None
+    text = "/".join([str(int(seed)), *(str(k) for k in keys)])
+    digest = hashlib.blake2b(text.encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "little") & 0x7FFFFFFF
+
+
+def glorot(seed: int | None, *keys: object):
+    """Keras' default kernel initializer (Glorot uniform), seeded by :func:`derive_seed`."""
+    if seed is None:
+        return "glorot_uniform"
+    return keras.initializers.GlorotUniform(seed=derive_seed(seed, *keys))
+
+
 def dense_block(
     x,
     units: int,
@@ -42,6 +76,7 @@ def dense_block(
     dropout: float = 0.0,
     batch_norm: bool = False,
     name: str | None = None,
+    seed: int | None = None,
 ):
     """Dense -> (BatchNormalization) -> activation -> (Dropout).
 
@@ -52,12 +87,17 @@ def dense_block(
     >>> dense_block(keras.Input((8,)), 16).shape
     (None, 16)
     """
-    x = layers.Dense(units, use_bias=not batch_norm, name=_n(name, "dense"))(x)
+    x = layers.Dense(
+        units,
+        use_bias=not batch_norm,
+        kernel_initializer=glorot(seed, "dense"),
+        name=_n(name, "dense"),
+    )(x)
     if batch_norm:
         x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=_n(name, "bn"))(x)
     x = layers.Activation(activation, name=_n(name, "act"))(x)
     if dropout:
-        x = layers.Dropout(dropout, name=_n(name, "drop"))(x)
+        x = layers.Dropout(dropout, seed=derive_seed(seed, "drop"), name=_n(name, "drop"))(x)
     return x
 
 
@@ -69,11 +109,19 @@ def conv_block(
     strides: int = 1,
     activation: str = "relu",
     name: str | None = None,
+    seed: int | None = None,
 ):
     """Conv (1D or 2D, matching the input rank) -> BatchNormalization -> activation."""
     conv = layers.Conv2D if len(x.shape) == 4 else layers.Conv1D
-    x = conv(filters, kernel_size, strides=strides, padding="same", use_bias=False,
-             name=_n(name, "conv"))(x)  # fmt: skip
+    x = conv(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding="same",
+        use_bias=False,
+        kernel_initializer=glorot(seed, "conv"),
+        name=_n(name, "conv"),
+    )(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=_n(name, "bn"))(x)
     return layers.Activation(activation, name=_n(name, "act"))(x)
 
@@ -86,6 +134,7 @@ def separable_conv_block(
     strides: int = 1,
     activation: str | None = "relu",
     name: str | None = None,
+    seed: int | None = None,
 ):
     """Depthwise-separable convolution -> BatchNormalization -> activation.
 
@@ -100,8 +149,16 @@ def separable_conv_block(
     (None, 16, 16, 16)
     """
     conv = layers.SeparableConv2D if len(x.shape) == 4 else layers.SeparableConv1D
-    x = conv(filters, kernel_size, strides=strides, padding="same", use_bias=False,
-             name=_n(name, "sepconv"))(x)  # fmt: skip
+    x = conv(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding="same",
+        use_bias=False,
+        depthwise_initializer=glorot(seed, "depthwise"),
+        pointwise_initializer=glorot(seed, "pointwise"),
+        name=_n(name, "sepconv"),
+    )(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=_n(name, "bn"))(x)
     if activation is not None:
         x = layers.Activation(activation, name=_n(name, "act"))(x)
@@ -118,6 +175,7 @@ def residual_block(
     activation: str = "relu",
     dropout: float = 0.0,
     name: str | None = None,
+    seed: int | None = None,
 ):
     """Two transformations whose output is added to the block's input.
 
@@ -138,33 +196,78 @@ def residual_block(
     rank = len(x.shape)
     shortcut = x
     if rank == 2:
-        y = layers.Dense(filters, activation=activation, name=_n(name, "dense1"))(x)
+        y = layers.Dense(
+            filters,
+            activation=activation,
+            kernel_initializer=glorot(seed, "dense1"),
+            name=_n(name, "dense1"),
+        )(x)
         if dropout:
-            y = layers.Dropout(dropout, name=_n(name, "drop"))(y)
-        y = layers.Dense(filters, name=_n(name, "dense2"))(y)
+            y = layers.Dropout(dropout, seed=derive_seed(seed, "drop"), name=_n(name, "drop"))(y)
+        y = layers.Dense(
+            filters, kernel_initializer=glorot(seed, "dense2"), name=_n(name, "dense2")
+        )(y)
         if x.shape[-1] != filters:
-            shortcut = layers.Dense(filters, use_bias=False, name=_n(name, "proj"))(x)
+            shortcut = layers.Dense(
+                filters,
+                use_bias=False,
+                kernel_initializer=glorot(seed, "proj"),
+                name=_n(name, "proj"),
+            )(x)
     elif rank in (3, 4):
         if kind == "separable":
-            y = separable_conv_block(x, filters, kernel_size, strides=strides,
-                                     activation=activation, name=_n(name, "a"))  # fmt: skip
-            y = separable_conv_block(y, filters, kernel_size, activation=None,
-                                     name=_n(name, "b"))  # fmt: skip
+            y = separable_conv_block(
+                x,
+                filters,
+                kernel_size,
+                strides=strides,
+                activation=activation,
+                name=_n(name, "a"),
+                seed=derive_seed(seed, "a"),
+            )
+            y = separable_conv_block(
+                y,
+                filters,
+                kernel_size,
+                activation=None,
+                name=_n(name, "b"),
+                seed=derive_seed(seed, "b"),
+            )
         elif kind == "conv":
-            y = conv_block(x, filters, kernel_size, strides=strides, activation=activation,
-                           name=_n(name, "a"))  # fmt: skip
+            y = conv_block(
+                x,
+                filters,
+                kernel_size,
+                strides=strides,
+                activation=activation,
+                name=_n(name, "a"),
+                seed=derive_seed(seed, "a"),
+            )
             conv = layers.Conv2D if rank == 4 else layers.Conv1D
-            y = conv(filters, kernel_size, padding="same", use_bias=False,
-                     name=_n(name, "b_conv"))(y)  # fmt: skip
+            y = conv(
+                filters,
+                kernel_size,
+                padding="same",
+                use_bias=False,
+                kernel_initializer=glorot(seed, "b_conv"),
+                name=_n(name, "b_conv"),
+            )(y)
             y = layers.BatchNormalization(momentum=BN_MOMENTUM, name=_n(name, "b_bn"))(y)
         else:
             raise ValueError(f"kind must be 'separable' or 'conv', got {kind!r}.")
         if dropout:
-            y = layers.Dropout(dropout, name=_n(name, "drop"))(y)
+            y = layers.Dropout(dropout, seed=derive_seed(seed, "drop"), name=_n(name, "drop"))(y)
         if strides != 1 or x.shape[-1] != filters:
             conv = layers.Conv2D if rank == 4 else layers.Conv1D
-            shortcut = conv(filters, 1, strides=strides, padding="same", use_bias=False,
-                            name=_n(name, "proj"))(x)  # fmt: skip
+            shortcut = conv(
+                filters,
+                1,
+                strides=strides,
+                padding="same",
+                use_bias=False,
+                kernel_initializer=glorot(seed, "proj"),
+                name=_n(name, "proj"),
+            )(x)
     else:
         raise ValueError(f"residual_block needs a rank 2, 3 or 4 tensor, got shape {x.shape}.")
     y = layers.Add(name=_n(name, "add"))([shortcut, y])
@@ -177,6 +280,7 @@ def inception_module(
     *,
     strides: int = 1,
     name: str | None = None,
+    seed: int | None = None,
 ):
     """Four parallel branches over one input, concatenated on the channel axis.
 
@@ -196,7 +300,7 @@ def inception_module(
     f1, f2, f3, f4 = (filters,) * 4 if isinstance(filters, int) else tuple(filters)
 
     def conv(t, f, k, s, suffix):
-        return conv_block(t, f, k, strides=s, name=_n(name, suffix))
+        return conv_block(t, f, k, strides=s, name=_n(name, suffix), seed=derive_seed(seed, suffix))
 
     b1 = conv(x, f1, 1, strides, "b1")
     b2 = conv(conv(x, f2, 1, 1, "b2a"), f2, 3, strides, "b2b")

@@ -22,16 +22,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from blend import _quiet_keras  # noqa: F401 - Keras without TensorFlow start-up notices
-
-# isort: split
 import keras
 from keras import layers
 
+from blend.members.deep import GRAPHS
 from blend.members.deep.blocks import (
     apply_shared,
     conv_block,
     dense_block,
+    derive_seed,
+    glorot,
     inception_module,
     residual_block,
     separable_conv_block,
@@ -49,10 +49,9 @@ __all__ = [
     "text_encoder",
 ]
 
-GRAPHS = ("auto", "mlp", "resnet", "separable", "inception")
 # Per named graph: image encoder kind, text encoder kind, residual trunk or not.
 _GRAPH_PARTS = {
-    "auto": ("separable", "conv", True),
+    "auto": ("separable", "conv", True),  # keys: GRAPHS (blend.members.deep)
     "mlp": ("pool", "bag", False),
     "resnet": ("resnet", "conv", True),
     "separable": ("separable", "separable", False),
@@ -70,6 +69,14 @@ def embedding_dim(vocab_size: int, maximum: int = 16) -> int:
     return int(max(2, min(maximum, round(1.6 * vocab_size**0.56))))
 
 
+def _embedding(vocab_size: int, dim: int, seed: int | None, name: str, **options):
+    """``layers.Embedding`` with Keras' default initializer (uniform in +-0.05), seeded."""
+    init = "uniform"
+    if seed is not None:
+        init = keras.initializers.RandomUniform(-0.05, 0.05, seed=derive_seed(seed, name))
+    return layers.Embedding(vocab_size, dim, embeddings_initializer=init, name=name, **options)
+
+
 def metadata_branch(
     specs: Sequence[InputSpec],
     inputs: dict,
@@ -77,6 +84,7 @@ def metadata_branch(
     units: int = 64,
     max_embedding_dim: int = 16,
     name: str = "meta",
+    seed: int | None = None,
 ):
     """Categorical embeddings (ids 0 = missing, 1 = unseen) and numerics -> one Dense layer.
 
@@ -86,14 +94,15 @@ def metadata_branch(
     for spec in specs:
         if spec.role == "categorical":
             dim = embedding_dim(spec.vocab_size, max_embedding_dim)
-            e = layers.Embedding(spec.vocab_size, dim, name=f"{spec.name}_embed")(inputs[spec.name])
+            embed = _embedding(spec.vocab_size, dim, seed, f"{spec.name}_embed")
+            e = embed(inputs[spec.name])
             parts.append(layers.Flatten(name=f"{spec.name}_flat")(e))
         elif spec.role == "numeric":
             parts.append(inputs[spec.name])
     if not parts:
         return None
     x = parts[0] if len(parts) == 1 else layers.Concatenate(name=f"{name}_concat")(parts)
-    return dense_block(x, units, name=name)
+    return dense_block(x, units, name=name, seed=derive_seed(seed, name))
 
 
 def text_encoder(
@@ -103,6 +112,7 @@ def text_encoder(
     embedding_dim: int = 32,
     filters: int = 64,
     name: str | None = None,
+    seed: int | None = None,
 ) -> keras.Model:
     """Token ids -> Embedding -> a 1D convnet (or LSTM, or mean pooling) -> a vector.
 
@@ -112,19 +122,34 @@ def text_encoder(
     """
     name = name or f"{spec.name}_encoder"
     tokens = keras.Input(shape=spec.shape, dtype="int32", name=f"{name}_tokens")
-    x = layers.Embedding(spec.vocab_size, embedding_dim, mask_zero=kind == "lstm",
-                         name=f"{name}_embed")(tokens)  # fmt: skip
+    x = _embedding(spec.vocab_size, embedding_dim, seed, f"{name}_embed", mask_zero=kind == "lstm")(
+        tokens
+    )
     if kind == "conv":
-        x = conv_block(x, filters, 3, name=f"{name}_c1")
+        x = conv_block(x, filters, 3, name=f"{name}_c1", seed=derive_seed(seed, "c1"))
         x = layers.GlobalMaxPooling1D(name=f"{name}_pool")(x)
     elif kind == "separable":
-        x = separable_conv_block(x, filters, 3, name=f"{name}_c1")
+        x = separable_conv_block(x, filters, 3, name=f"{name}_c1", seed=derive_seed(seed, "c1"))
         x = layers.GlobalMaxPooling1D(name=f"{name}_pool")(x)
     elif kind == "lstm":
-        x = layers.LSTM(filters, name=f"{name}_lstm")(x)
+        recurrent = "orthogonal"
+        if seed is not None:
+            recurrent = keras.initializers.Orthogonal(seed=derive_seed(seed, "lstm_recurrent"))
+        x = layers.LSTM(
+            filters,
+            kernel_initializer=glorot(seed, "lstm"),
+            recurrent_initializer=recurrent,
+            seed=derive_seed(seed, "lstm_dropout"),
+            name=f"{name}_lstm",
+        )(x)
     elif kind == "bag":
         x = layers.GlobalAveragePooling1D(name=f"{name}_pool")(x)
-        x = layers.Dense(filters, activation="relu", name=f"{name}_dense")(x)
+        x = layers.Dense(
+            filters,
+            activation="relu",
+            kernel_initializer=glorot(seed, "dense"),
+            name=f"{name}_dense",
+        )(x)
     else:
         raise ValueError(f"text kind must be 'conv', 'separable', 'lstm' or 'bag', got {kind!r}.")
     return keras.Model(tokens, x, name=name)
@@ -137,6 +162,7 @@ def image_encoder(
     widths: Sequence[int] = (16, 32, 64),
     flip: bool = True,
     name: str | None = None,
+    seed: int | None = None,
 ) -> keras.Model:
     """Pixels -> Rescaling -> (random mirroring while training) -> a convnet -> pooled vector.
 
@@ -153,26 +179,40 @@ def image_encoder(
     x = layers.Rescaling(spec.scale, spec.offset, name=f"{name}_scale")(pixels)
     if flip:
         # Mirror images during training only: a cheap augmentation for small image sets.
-        x = layers.RandomFlip("horizontal", name=f"{name}_flip")(x)
+        x = layers.RandomFlip("horizontal", seed=derive_seed(seed, "flip"), name=f"{name}_flip")(x)
     widths = list(widths)
     if kind == "pool":
         factor = max(1, min(spec.shape[0], spec.shape[1]) // 8)
         x = layers.AveragePooling2D(factor, name=f"{name}_pool")(x)
         x = layers.Flatten(name=f"{name}_flat")(x)
-        x = layers.Dense(widths[-1], activation="relu", name=f"{name}_dense")(x)
+        x = layers.Dense(
+            widths[-1],
+            activation="relu",
+            kernel_initializer=glorot(seed, "dense"),
+            name=f"{name}_dense",
+        )(x)
         return keras.Model(pixels, x, name=name)
     # A strided stem: small photos rarely need full-resolution features, and it quarters the
     # cost of every later stage.
     stem_strides = 2 if min(spec.shape[0], spec.shape[1]) >= 32 else 1
-    x = conv_block(x, widths[0], 3, strides=stem_strides, name=f"{name}_stem")
+    x = conv_block(
+        x, widths[0], 3, strides=stem_strides, name=f"{name}_stem", seed=derive_seed(seed, "stem")
+    )
     stages = [x]
     for i, width in enumerate(widths[1:] if kind != "inception" else widths):
+        stage_seed = derive_seed(seed, "stage", i)
         if kind == "separable":
-            x = residual_block(x, width, strides=2, kind="separable", name=f"{name}_res{i}")
+            x = residual_block(
+                x, width, strides=2, kind="separable", name=f"{name}_res{i}", seed=stage_seed
+            )
         elif kind == "resnet":
-            x = residual_block(x, width, strides=2, kind="conv", name=f"{name}_res{i}")
+            x = residual_block(
+                x, width, strides=2, kind="conv", name=f"{name}_res{i}", seed=stage_seed
+            )
         elif kind == "inception":
-            x = inception_module(x, max(4, width // 4), strides=2, name=f"{name}_inc{i}")
+            x = inception_module(
+                x, max(4, width // 4), strides=2, name=f"{name}_inc{i}", seed=stage_seed
+            )
         else:
             raise ValueError(
                 f"image kind must be 'separable', 'resnet', 'inception' or 'pool', got {kind!r}."
@@ -202,6 +242,7 @@ def build_body(
     image: str | None = None,
     image_widths: Sequence[int] = (16, 32, 64),
     image_flip: bool = True,
+    seed: int | None = None,
 ):
     """The multi-input body: one branch per role, merged, then a trunk.
 
@@ -222,6 +263,11 @@ def build_body(
     image, image_widths, image_flip :
         Override the graph's image encoder kind, its stage widths, and whether images are
         mirrored at random while training (on by default).
+    seed : int, optional
+        Seeds every random layer (initializers, dropout, mirroring), each with its own seed
+        derived from this one and its name (:func:`~blend.members.deep.blocks.derive_seed`):
+        the same seed builds the same graph, and no global random state is read or changed.
+        ``None``: Keras' defaults.
 
     Returns
     -------
@@ -257,7 +303,12 @@ def build_body(
 
     branches = []
     meta = metadata_branch(
-        specs, inputs, units=meta_units, max_embedding_dim=max_embedding_dim, name="meta"
+        specs,
+        inputs,
+        units=meta_units,
+        max_embedding_dim=max_embedding_dim,
+        name="meta",
+        seed=seed,
     )
     if meta is not None:
         branches.append(meta)
@@ -270,27 +321,38 @@ def build_body(
         members = members or [spec]
         done.update(s.name for s in members)
         encoder_name = f"{spec.group}_encoder" if spec.group else f"{spec.name}_encoder"
+        branch_seed = derive_seed(seed, encoder_name)
         if spec.role == "text":
-            encoder = text_encoder(spec, kind=text_kind, embedding_dim=text_embedding_dim,
-                                   filters=text_filters, name=encoder_name)  # fmt: skip
+            encoder = text_encoder(
+                spec,
+                kind=text_kind,
+                embedding_dim=text_embedding_dim,
+                filters=text_filters,
+                name=encoder_name,
+                seed=branch_seed,
+            )
         else:
-            encoder = image_encoder(spec, kind=image_kind, widths=image_widths,
-                                    flip=image_flip, name=encoder_name)  # fmt: skip
+            encoder = image_encoder(
+                spec,
+                kind=image_kind,
+                widths=image_widths,
+                flip=image_flip,
+                name=encoder_name,
+                seed=branch_seed,
+            )
         branches.append(apply_shared(encoder, [inputs[s.name] for s in members], merge="symmetric"))
 
     x = branches[0] if len(branches) == 1 else layers.Concatenate(name="merge")(branches)
-    x = dense_block(x, units, dropout=dropout, name="trunk0")
+    x = dense_block(x, units, dropout=dropout, name="trunk0", seed=derive_seed(seed, "trunk0"))
     for i in range(1, depth + 1):
-        if residual:
-            x = residual_block(x, units, dropout=dropout, name=f"trunk{i}")
-        else:
-            x = dense_block(x, units, dropout=dropout, name=f"trunk{i}")
+        block = residual_block if residual else dense_block
+        x = block(x, units, dropout=dropout, name=f"trunk{i}", seed=derive_seed(seed, f"trunk{i}"))
     return inputs, x
 
 
-def regression_head(features, n_outputs: int = 1, *, name: str = "output"):
+def regression_head(features, n_outputs: int = 1, *, name: str = "output", seed=None):
     """A linear output layer (``n_outputs`` units)."""
-    return layers.Dense(n_outputs, name=name)(features)
+    return layers.Dense(n_outputs, kernel_initializer=glorot(seed, name), name=name)(features)
 
 
 def build_model(
@@ -313,5 +375,5 @@ def build_model(
     (None, 1)
     """
     inputs, features = build_body(specs, graph, **options)
-    outputs = (head or regression_head)(features)
+    outputs = head(features) if head else regression_head(features, seed=options.get("seed"))
     return keras.Model(inputs, outputs, name=name)

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from blend import _quiet_keras  # noqa: F401 - Keras without TensorFlow start-up notices
-
-# isort: split
 import keras
 import numpy as np
 

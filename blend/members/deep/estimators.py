@@ -47,9 +47,10 @@ _EMA_STEPS = 100
 
 
 def _keras():
-    from blend._quiet_keras import import_keras
+    """The ``keras`` module, imported on first use (``import blend`` stays free of Keras)."""
+    import keras
 
-    return import_keras()
+    return keras
 
 
 @contextlib.contextmanager
@@ -179,7 +180,8 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
                     "must return a keras.Model taking the inputs named by the specs."
                 )
             return model
-        inputs, features = build_body(specs, self.graph, **self._routed("model__"))
+        options = {"seed": self._layer_seed("body"), **self._routed("model__")}
+        inputs, features = build_body(specs, self.graph, **options)
         return keras.Model(inputs, self._make_outputs(features), name=self._model_name())
 
     def _model_name(self) -> str:
@@ -245,7 +247,55 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
         """Set initial weights from the training rows before ``fit`` (subclasses; no-op)."""
 
     def _seed(self) -> int:
-        return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+        """The fit's root seed: drawn once per ``fit`` from ``random_state``.
+
+        Every random choice of the fit derives from it (validation split, batch order, layer
+        initializers, dropout masks, the wide encoder's trees), through local generators only.
+        """
+        seed = getattr(self, "_fit_seed", None)
+        if seed is None:
+            seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+        return seed
+
+    def _layer_seed(self, *keys) -> int:
+        """A seed for one part of the graph, derived from the fit's seed and ``keys``."""
+        from blend.members.deep.blocks import derive_seed
+
+        return derive_seed(self._seed(), "graph", *keys)
+
+    def _initializer(self, *keys):
+        """A seeded Glorot-uniform kernel initializer for one layer of the head."""
+        from blend.members.deep.blocks import glorot
+
+        return glorot(self._layer_seed(), *keys)
+
+    def _split(self, n: int, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """Training rows and validation rows (``None`` when there are too few to validate)."""
+        n_val = round(n * self.validation_fraction)
+        if n_val < _MIN_VALIDATION_ROWS or n - n_val < 2:
+            return np.arange(n), None
+        order = np.random.default_rng(seed).permutation(n)
+        return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+    def _callbacks(self, optimizer, validated: bool) -> list:
+        keras = _keras()
+        callbacks = [keras.callbacks.TerminateOnNaN()]  # stop at the first NaN loss
+        if _averages_weights(optimizer):
+            # Before EarlyStopping: validation, the best-epoch snapshot and the final model
+            # all use the averaged weights.
+            callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+        if validated and self.patience > 0:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    patience=self.patience, restore_best_weights=True, min_delta=1e-5
+                )
+            )
+            callbacks.append(
+                keras.callbacks.ReduceLROnPlateau(
+                    factor=0.5, patience=max(1, self.patience // 2), min_lr=1e-5
+                )
+            )
+        return callbacks
 
     def fit(self, X, y, sample_weight=None, **fit_params):
         """Fit the graph on a DataFrame (or a numeric array) and a target.
@@ -262,7 +312,6 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
         -------
         self
         """
-        keras = _keras()
         self._check_params()
         if y is None:
             raise ValueError(
@@ -270,22 +319,25 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
             )
         X = self._check_X_fit(X)
         targets = self._encode_targets(y, X)
-        n = len(X)
-        weights = self._sample_weights(sample_weight, n, targets)
+        weights = self._sample_weights(sample_weight, len(X), targets)
+        self.__dict__.pop("_fit_seed", None)
+        self._fit_seed = self._seed()
+        try:
+            self._fit_graph(X, targets, weights, fit_params)
+        finally:
+            del self._fit_seed
+        return self
 
+    def _fit_graph(self, X: pd.DataFrame, targets, weights, fit_params: dict) -> None:
+        """Encode, build, compile and train (``fit`` after its checks)."""
+        from blend.members.deep.inputs import FrameDataset
+
+        keras = _keras()
         seed = self._seed()
-        if self.random_state is not None:
-            keras.utils.set_random_seed(seed)
         encoder = self._make_encoder().fit(X)
         self.encoder_ = encoder
         self.roles_ = dict(encoder.roles_)
-
-        rng = np.random.default_rng(seed)
-        n_val = round(n * self.validation_fraction)
-        use_val = n_val >= _MIN_VALIDATION_ROWS and n - n_val >= 2
-        order = rng.permutation(n)
-        train_rows = np.sort(order[n_val:]) if use_val else np.arange(n)
-        val_rows = np.sort(order[:n_val]) if use_val else None
+        train_rows, val_rows = self._split(len(X), seed)
 
         model = self._build_model(encoder.specs_)
         self._warm_start(model, X, targets, weights, train_rows)
@@ -301,28 +353,16 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
             loss_weights=self._loss_weights(),
             **compile_options,
         )
-        callbacks = [keras.callbacks.TerminateOnNaN()]  # stop at the first NaN loss
-        if _averages_weights(optimizer):
-            # Before EarlyStopping: validation, the best-epoch snapshot and the final model
-            # all use the averaged weights.
-            callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
-        if use_val and self.patience > 0:
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    patience=self.patience, restore_best_weights=True, min_delta=1e-5
-                )
-            )
-            callbacks.append(
-                keras.callbacks.ReduceLROnPlateau(
-                    factor=0.5, patience=max(1, self.patience // 2), min_lr=1e-5
-                )
-            )
         options = {
             "epochs": self.epochs,
             "verbose": self.verbose,
+            # The dataset draws its own batch order (below); Keras' shuffle of a PyDataset's
+            # batches would draw from Python's global random module.
+            "shuffle": False,
             **self._routed("fit__"),
             **fit_params,
         }
+        callbacks = self._callbacks(optimizer, val_rows is not None)
         options["callbacks"] = callbacks + list(options.get("callbacks") or [])
 
         def take(t, rows):
@@ -330,46 +370,27 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
                 return None
             return {k: v[rows] for k, v in t.items()} if isinstance(t, dict) else t[rows]
 
-        if encoder.streamed:
-            from blend.members.deep import inputs
+        def dataset(rows, shuffle):
+            # Batches in an order drawn from ``seed`` (a local generator, reshuffled every
+            # epoch): Keras' own shuffling would draw from the backend's global random state.
+            return FrameDataset(
+                encoder,
+                X.iloc[rows],
+                take(targets, rows),
+                take(weights, rows),
+                batch_size=self.batch_size,
+                shuffle=shuffle,
+                seed=seed,
+            )
 
-            def dataset(rows, shuffle):
-                return inputs.FrameDataset(
-                    encoder,
-                    X.iloc[rows],
-                    take(targets, rows),
-                    take(weights, rows),
-                    batch_size=self.batch_size,
-                    shuffle=shuffle,
-                    seed=seed,
-                )
-
-            train = dataset(train_rows, True)
-            val = dataset(val_rows, False) if use_val else None
-            with _quiet_tensorflow(self.verbose):
-                history = model.fit(train, validation_data=val, **options)
-        else:
-            arrays = encoder.transform(X)
-            val = None
-            if use_val:
-                val = (take(arrays, val_rows), take(targets, val_rows))
-                if weights is not None:
-                    val = (*val, take(weights, val_rows))
-            with _quiet_tensorflow(self.verbose):
-                history = model.fit(
-                    take(arrays, train_rows),
-                    take(targets, train_rows),
-                    sample_weight=take(weights, train_rows),
-                    validation_data=val,
-                    batch_size=self.batch_size,
-                    shuffle=True,
-                    **options,
-                )
+        train = dataset(train_rows, True)
+        val = dataset(val_rows, False) if val_rows is not None else None
+        with _quiet_tensorflow(self.verbose):
+            history = model.fit(train, validation_data=val, **options)
         _check_finite_weights(model, type(self).__name__, history, self.learning_rate)
         self.model_ = model
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         self._forward = None
-        return self
 
     def _sample_weights(self, sample_weight, n: int, targets) -> np.ndarray | None:
         if sample_weight is None:
@@ -453,7 +474,11 @@ _PARAMS_DOC = """
         Epochs without validation improvement before stopping (the learning rate halves after
         ``patience // 2``).
     random_state : int, RandomState or None
-        Seeds Python, numpy and Keras: the same seed gives identical predictions on CPU.
+        Seeds the validation split, the batch order and every random layer of the named
+        graphs (initializers, dropout, image mirroring), through local generators: the same
+        seed gives identical predictions on CPU, and fitting leaves the global random states
+        of Python, NumPy and the backend as they were. A ``graph`` callable seeds its own
+        layers (e.g. ``kernel_initializer=keras.initializers.GlorotUniform(seed=0)``).
     verbose : int, default=0
     **routed
         ``model__<option>`` (to :func:`~blend.members.deep.branches.build_body`,
@@ -558,7 +583,11 @@ class KerasGraphRegressor(RegressorMixin, KerasGraphBase):
     def _make_outputs(self, features, extra_logits=None):
         from keras import layers
 
-        z = layers.Dense(self.n_outputs_, name="output_logit")(features)
+        z = layers.Dense(
+            self.n_outputs_,
+            kernel_initializer=self._initializer("output_logit"),
+            name="output_logit",
+        )(features)
         if extra_logits and extra_logits.get("output") is not None:
             z = layers.Add(name="output_sum")([z, extra_logits["output"]])
         return layers.Rescaling(self.target_scale_, self.target_mean_, name="output")(z)
@@ -657,7 +686,11 @@ class KerasGraphClassifier(ClassifierMixin, KerasGraphBase):
         from keras import layers
 
         k = len(self.classes_)
-        z = layers.Dense(1 if k == 2 else k, name="output_logit")(features)
+        z = layers.Dense(
+            1 if k == 2 else k,
+            kernel_initializer=self._initializer("output_logit"),
+            name="output_logit",
+        )(features)
         if extra_logits and extra_logits.get("output") is not None:
             z = layers.Add(name="output_sum")([z, extra_logits["output"]])
         return layers.Activation("sigmoid" if k == 2 else "softmax", name="output")(z)
@@ -843,7 +876,9 @@ class KerasMultiTaskEstimator(KerasGraphBase):
         for head, column in self._heads.items():
             task = self.tasks_[column]
             units = len(self.classes_[column]) if task == "multiclass" else 1
-            z = layers.Dense(units, name=f"{head}_logit")(features)
+            z = layers.Dense(
+                units, kernel_initializer=self._initializer(head), name=f"{head}_logit"
+            )(features)
             if extra_logits.get(head) is not None:
                 z = layers.Add(name=f"{head}_sum")([z, extra_logits[head]])
             if task == "regression":

@@ -439,14 +439,8 @@ class InputEncoder:
         return state
 
 
-def _load_keras():
-    from blend._quiet_keras import import_keras
-
-    return import_keras()
-
-
 def _make_dataset_class():
-    keras = _load_keras()
+    import keras
 
     class _FrameDataset(keras.utils.PyDataset):
         """Batches of encoded inputs whose image files are decoded one batch at a time.

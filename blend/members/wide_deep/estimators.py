@@ -208,7 +208,8 @@ class _WideDeepMixin:
                     )
                 features = body(inputs)
             else:
-                inputs, features = build_body(deep_specs, self.deep, **self._routed("model__"))
+                options = {"seed": self._layer_seed("body"), **self._routed("model__")}
+                inputs, features = build_body(deep_specs, self.deep, **options)
         extra = None
         if self.wide:
             (spec,) = [s for s in specs if s.name == WIDE_INPUT]

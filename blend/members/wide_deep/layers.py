@@ -8,9 +8,6 @@ one-hot features, without materializing the one-hot matrix. It is backend-agnost
 
 from __future__ import annotations
 
-from blend import _quiet_keras  # noqa: F401 - Keras without TensorFlow start-up notices
-
-# isort: split
 import keras
 from keras import ops
 
