@@ -7,7 +7,8 @@ Named graphs choose the block family used by the branches and the trunk:
 
 ``"auto"``
     metadata MLP, Conv1D text, a residual separable convnet on images, and a residual dense
-    trunk: the best accuracy per CPU second we found on mixed data.
+    trunk: separable convolutions keep the image branch cheap on CPUs, and the residual
+    trunk trains as easily as a shallow one.
 ``"mlp"``
     dense layers only: mean-pooled token embeddings; images average-pooled and flattened.
 ``"resnet"``

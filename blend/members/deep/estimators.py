@@ -5,8 +5,8 @@
 :class:`~blend.members.deep.inputs.InputEncoder`, build a functional
 graph (:func:`build_body` plus a
 head), train it with Adam, early stopping and learning-rate reduction on a validation split,
-and predict through a compiled function (about a millisecond per call instead of ~100 ms for
-``model.predict``).
+and predict through a compiled function (``model.predict`` builds a data pipeline per call,
+which dominates the cost of predicting a few rows).
 
 Extending: subclasses (e.g. the wide-and-deep estimators) override
 :meth:`KerasGraphBase._build_model` (and, when they need extra inputs,
@@ -19,14 +19,17 @@ import contextlib
 import logging
 import numbers
 from collections.abc import Mapping
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from blend.features.validation import FrameInputMixin, check_class_labels, check_target
+from blend.members.deep import GRAPHS
 from blend.members.deep.inputs import InputEncoder, InputSpec
 
 __all__ = [
@@ -75,9 +78,9 @@ def _weight_averaging(steps_per_epoch: int, epochs: int, routed: dict) -> dict:
 
     Polyak averaging over the last ~``_EMA_STEPS`` steps (Keras's default momentum, 0.99)
     smooths the noise of the last minibatches out of the weights that are validated,
-    early-stopped and kept (see ``bench/bench_wide_deep.py --ema-ablation`` for the measured
-    effect). The horizon is at most a tenth of the training run, so a short run is not pulled
-    back toward its initial weights; under two steps there is nothing to average.
+    early-stopped and kept (``bench/bench_wide_deep.py --ema-ablation`` compares it with
+    training without). The horizon is at most a tenth of the training run, so a short run is
+    not pulled back toward its initial weights; under two steps there is nothing to average.
     ``optimizer__use_ema`` (and ``ema_momentum``) override it.
     """
     if "use_ema" in routed:
@@ -107,6 +110,26 @@ def _check_finite_weights(model, name: str, history, learning_rate) -> None:
     )
 
 
+# The constructor parameters every Keras graph estimator shares, validated by
+# ``BaseEstimator._validate_params`` at the start of ``fit``. Routed ``model__*``, ``fit__*``,
+# ``optimizer__*``, ``compile__*`` and ``encoder__*`` options are not constructor parameters:
+# their consumers (build_body, keras.Model.fit, the optimizer, the encoder) check them.
+OPTIMIZER_CONSTRAINT = [str, type, HasMethods(["apply_gradients", "get_config"])]
+_BASE_CONSTRAINTS = {
+    "roles": [dict, None],
+    "graph": [StrOptions(set(GRAPHS)), callable],
+    "shared": [None, "boolean", list, tuple],
+    "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+    "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+    "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+    "optimizer": OPTIMIZER_CONSTRAINT,
+    "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+    "patience": [Interval(numbers.Integral, 0, None, closed="left")],
+    "random_state": ["random_state"],
+    "verbose": ["verbose", StrOptions({"auto"})],
+}
+
+
 class KerasGraphBase(FrameInputMixin, BaseEstimator):
     """Shared fit/predict machinery for the Keras graph estimators.
 
@@ -128,6 +151,7 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
     """
 
     _blend_expensive = True
+    _parameter_constraints: ClassVar[dict] = dict(_BASE_CONSTRAINTS)
 
     # ------------------------------------------------------------------ parameters
     def _store(self, routed: dict) -> None:
@@ -196,24 +220,7 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ validation
     def _check_params(self) -> None:
-        def positive_int(name):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-
-        positive_int("epochs")
-        positive_int("batch_size")
-        if not isinstance(self.patience, numbers.Integral) or self.patience < 0:
-            raise ValueError(f"patience must be a non-negative integer, got {self.patience!r}.")
-        if not (isinstance(self.learning_rate, numbers.Real) and self.learning_rate > 0):
-            raise ValueError(
-                f"learning_rate must be a positive number, got {self.learning_rate!r}."
-            )
-        fraction = self.validation_fraction
-        if not (isinstance(fraction, numbers.Real) and 0 <= fraction < 1):
-            raise ValueError(f"validation_fraction must be in [0, 1), got {fraction!r}.")
-        if not (isinstance(self.graph, str) or callable(self.graph)):
-            raise TypeError(f"graph must be a name or a callable, got {self.graph!r}.")
+        """Checks across parameters that ``_parameter_constraints`` cannot express (hook)."""
 
     # ------------------------------------------------------------------ fit
     def _encode_targets(self, y, X: pd.DataFrame):
@@ -312,6 +319,7 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
         -------
         self
         """
+        self._validate_params()
         self._check_params()
         if y is None:
             raise ValueError(
@@ -549,6 +557,8 @@ class KerasGraphRegressor(RegressorMixin, KerasGraphBase):
         self.loss = loss
         self._store(routed)
 
+    _parameter_constraints: ClassVar[dict] = {**_BASE_CONSTRAINTS, "loss": [str, callable]}
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
@@ -644,6 +654,11 @@ class KerasGraphClassifier(ClassifierMixin, KerasGraphBase):
         self.class_weight = class_weight
         self._store(routed)
 
+    _parameter_constraints: ClassVar[dict] = {
+        **_BASE_CONSTRAINTS,
+        "class_weight": [None, StrOptions({"balanced"}), dict],
+    }
+
     def _encode_targets(self, y, X):
         self.classes_, codes = check_class_labels(
             y, len(X), who="KerasGraphClassifier", regressor="KerasGraphRegressor",
@@ -662,7 +677,7 @@ class KerasGraphClassifier(ClassifierMixin, KerasGraphBase):
         if isinstance(self.class_weight, str) and self.class_weight == "balanced":
             counts = np.bincount(self._codes, minlength=k)
             per_class = n / (k * np.maximum(counts, 1))
-        elif isinstance(self.class_weight, Mapping):
+        else:  # a dict (the parameter constraints allow nothing else)
             unknown = [c for c in self.class_weight if c not in set(self.classes_.tolist())]
             if unknown:
                 raise ValueError(
@@ -670,10 +685,6 @@ class KerasGraphClassifier(ClassifierMixin, KerasGraphBase):
                     f"classes are {self.classes_.tolist()}."
                 )
             per_class = np.array([float(self.class_weight.get(c, 1.0)) for c in self.classes_])
-        else:
-            raise ValueError(
-                f"class_weight must be None, 'balanced' or a dict, got {self.class_weight!r}."
-            )
         row = per_class[self._codes].astype(np.float32)
         return row if weights is None else weights * row
 
@@ -787,6 +798,12 @@ class KerasMultiTaskEstimator(KerasGraphBase):
         self.loss_weights = loss_weights
         self._store(routed)
 
+    _parameter_constraints: ClassVar[dict] = {
+        **_BASE_CONSTRAINTS,
+        "tasks": [None, dict],
+        "loss_weights": [None, dict],
+    }
+
     def _output_names(self) -> list[str]:
         return list(self._heads)
 
@@ -799,7 +816,9 @@ class KerasMultiTaskEstimator(KerasGraphBase):
                 f"{type(y).__name__}."
             )
         if len(y) != len(X):
-            raise ValueError(f"X has {len(X)} rows but y has {len(y)}; pass one row per row.")
+            raise ValueError(
+                f"X has {len(X)} rows but y has {len(y)}; pass one target row per row of X."
+            )
         tasks = dict(self.tasks or {})
         for column in tasks:
             if column not in y.columns:

@@ -158,14 +158,7 @@ class InputEncoder:
     # ------------------------------------------------------------------ fit
     def fit(self, X: pd.DataFrame) -> InputEncoder:
         """Learn vocabularies, numeric statistics, sequence length and image shapes."""
-        if not isinstance(self.max_tokens, (int, np.integer)) or self.max_tokens < 3:
-            raise ValueError(f"max_tokens must be an integer >= 3, got {self.max_tokens!r}.")
-        if self.sequence_length is not None and (
-            not isinstance(self.sequence_length, (int, np.integer)) or self.sequence_length < 1
-        ):
-            raise ValueError(
-                f"sequence_length must be a positive integer or None, got {self.sequence_length!r}."
-            )
+        self._check_options()
         if len(X) == 0:
             raise ValueError("Cannot fit on an empty DataFrame (0 rows).")
         roles = resolve_roles(X, self.roles)
@@ -178,8 +171,8 @@ class InputEncoder:
             )
         groups = self._groups(X, roles)
         self._group_of = {c: g for g, cols in groups.items() for c in cols}
+        self._lookups = None
 
-        specs: list[InputSpec] = []
         used: set[str] = set()
 
         def unique(name: str) -> str:
@@ -190,8 +183,28 @@ class InputEncoder:
             used.add(name)
             return name
 
-        # Categorical: one vocabulary per column.
+        self.specs_ = [
+            *self._fit_categorical(X, roles, unique),
+            *self._fit_numeric(X, roles, unique),
+            *self._fit_text(X, roles, unique),
+            *self._fit_images(X, roles, unique),
+        ]
+        return self
+
+    def _check_options(self) -> None:
+        if not isinstance(self.max_tokens, (int, np.integer)) or self.max_tokens < 3:
+            raise ValueError(f"max_tokens must be an integer >= 3, got {self.max_tokens!r}.")
+        if self.sequence_length is not None and (
+            not isinstance(self.sequence_length, (int, np.integer)) or self.sequence_length < 1
+        ):
+            raise ValueError(
+                f"sequence_length must be a positive integer or None, got {self.sequence_length!r}."
+            )
+
+    def _fit_categorical(self, X: pd.DataFrame, roles: dict, unique) -> list[InputSpec]:
+        """One vocabulary per categorical column, levels by decreasing count."""
         self.vocabularies_: dict[str, list[str]] = {}
+        specs = []
         for column in columns_with(roles, "categorical"):
             values = category_values(X[column])
             counts = Counter(v for v in values if v is not None)
@@ -207,9 +220,10 @@ class InputEncoder:
                     vocab_size=len(levels) + 2,
                 )
             )
-        self._lookups = None
+        return specs
 
-        # Numeric: one block for all columns.
+    def _fit_numeric(self, X: pd.DataFrame, roles: dict, unique) -> list[InputSpec]:
+        """Clipping range, mean and scale per numeric column; one input for all of them."""
         numeric = columns_with(roles, "numeric")
         self.numeric_columns_ = numeric
         self.means_, self.scales_, self.indicator_columns_ = [], [], []
@@ -230,26 +244,20 @@ class InputEncoder:
             self.scales_.append(std if std > 1e-12 else 1.0)
             if len(finite) < len(values):
                 self.indicator_columns_.append(column)
-        if numeric:
-            width = len(numeric) + len(self.indicator_columns_)
-            specs.append(InputSpec(unique("num"), "numeric", tuple(numeric), (width,), "float32"))
+        if not numeric:
+            return []
+        width = len(numeric) + len(self.indicator_columns_)
+        return [InputSpec(unique("num"), "numeric", tuple(numeric), (width,), "float32")]
 
-        # Text: a vocabulary per shared group (or per column).
+    def _fit_text(self, X: pd.DataFrame, roles: dict, unique) -> list[InputSpec]:
+        """The sequence length and a vocabulary per shared group (or per text column)."""
         self.token_vocabularies_: dict[str, list[str]] = {}
         text_columns = columns_with(roles, "text")
         tokens = {}
         for column in text_columns:
             _check_text_cells(X[column], column)
             tokens[column] = [tokenize(t) for t in text_values(X[column])]
-        lengths = [len(t) for c in text_columns for t in tokens[c]]
-        if self.sequence_length is not None:
-            self.sequence_length_ = int(self.sequence_length)
-        elif lengths:
-            self.sequence_length_ = int(
-                min(_MAX_AUTO_LENGTH, max(1, math.ceil(np.percentile(lengths, 99))))
-            )
-        else:
-            self.sequence_length_ = 1
+        self.sequence_length_ = self._sequence_length([len(t) for c in tokens for t in tokens[c]])
         for column in text_columns:
             key = self._group_of.get(column, column)
             if key in self.token_vocabularies_:
@@ -258,21 +266,30 @@ class InputEncoder:
             counts = Counter(w for c in members for t in tokens[c] for w in t)
             words = sorted(counts, key=lambda w: (-counts[w], w))[: self.max_tokens - 2]
             self.token_vocabularies_[key] = words
-        for column in text_columns:
-            key = self._group_of.get(column, column)
-            specs.append(
-                InputSpec(
-                    unique(f"txt_{_safe_name(column)}"),
-                    "text",
-                    (column,),
-                    (self.sequence_length_,),
-                    "int32",
-                    vocab_size=len(self.token_vocabularies_[key]) + 2,
-                    group=self._group_of.get(column),
-                )
+        return [
+            InputSpec(
+                unique(f"txt_{_safe_name(column)}"),
+                "text",
+                (column,),
+                (self.sequence_length_,),
+                "int32",
+                vocab_size=len(self.token_vocabularies_[self._group_of.get(column, column)]) + 2,
+                group=self._group_of.get(column),
             )
+            for column in text_columns
+        ]
 
-        # Images: shape, dtype and scaling from the fit data.
+    def _sequence_length(self, lengths: list[int]) -> int:
+        """``sequence_length``, or the 99th percentile of the texts' lengths (capped)."""
+        if self.sequence_length is not None:
+            return int(self.sequence_length)
+        if not lengths:
+            return 1
+        return int(min(_MAX_AUTO_LENGTH, max(1, math.ceil(np.percentile(lengths, 99)))))
+
+    def _fit_images(self, X: pd.DataFrame, roles: dict, unique) -> list[InputSpec]:
+        """Shape, dtype and pixel scaling per image column, from the fit data."""
+        specs = []
         for column in columns_with(roles, "image"):
             source = image_source(X[column])
             shape = image_shape(X[column], column)
@@ -296,8 +313,7 @@ class InputEncoder:
                     offset=offset,
                 )
             )
-        self.specs_ = specs
-        return self
+        return specs
 
     def _groups(self, X: pd.DataFrame, roles: dict[str, str]) -> dict[str, list[str]]:
         shared = self.shared

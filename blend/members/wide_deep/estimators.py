@@ -22,13 +22,17 @@ TensorFlow, the backend CI runs.
 from __future__ import annotations
 
 import numbers
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from blend.features.wide import WIDE_DENSE, WIDE_INPUT, WideEncoder
+from blend.members.deep import GRAPHS
 from blend.members.deep.estimators import (
     _ATTRIBUTES_DOC,
+    OPTIMIZER_CONSTRAINT,
     KerasGraphClassifier,
     KerasGraphRegressor,
     _keras,
@@ -47,6 +51,32 @@ _FTRL_MAX_RATE = 0.2  # tf.estimator's linear default: min(0.2, 1 / sqrt(n_field
 # noise. A joint model started from the convex solution trains without it (_wide_l2_value).
 WIDE_PSEUDO_ROWS = 20.0
 WIDE_INITS = ("convex", "zeros")
+
+
+# The wide & deep parameters, on top of the Keras graph estimators' own (``graph`` is
+# ``deep`` here, where None means the wide part alone).
+_WIDE_CONSTRAINTS = {
+    "crosses": [None, StrOptions({"auto"}), list, tuple],
+    "deep": [None, StrOptions(set(GRAPHS)), callable],
+    "wide": ["boolean"],
+    "wide_init": [StrOptions(set(WIDE_INITS))],
+    "wide_images": ["boolean"],
+    "gbdt_leaves": ["boolean"],
+    "wide_optimizer": [None, *OPTIMIZER_CONSTRAINT],
+    "wide_learning_rate": [None, Interval(numbers.Real, 0, None, closed="neither")],
+    "wide_l1": [Interval(numbers.Real, 0, None, closed="left")],
+    "wide_l2": [Interval(numbers.Real, 0, None, closed="left"), StrOptions({"auto"})],
+    "max_crosses": [Interval(numbers.Integral, 1, None, closed="left")],
+    "cross_buckets": [Interval(numbers.Integral, 2, None, closed="left")],
+    "numeric_buckets": [Interval(numbers.Integral, 2, None, closed="left")],
+    "gbdt_params": [None, dict],
+}
+
+
+def _wide_deep_constraints(base: type) -> dict:
+    constraints = {**base._parameter_constraints, **_WIDE_CONSTRAINTS}
+    del constraints["graph"]  # named deep here
+    return constraints
 
 
 class _WideDeepMixin:
@@ -79,33 +109,18 @@ class _WideDeepMixin:
 
     # ------------------------------------------------------------------ validation
     def _check_params(self) -> None:
-        from blend.members.deep.branches import GRAPHS
-
+        """The checks across parameters (each one alone is in ``_parameter_constraints``)."""
         super()._check_params()
-        if not isinstance(self.wide, bool):
-            raise ValueError(f"wide must be True or False, got {self.wide!r}.")
-        if self.deep is not None and not callable(self.deep) and self.deep not in GRAPHS:
-            raise ValueError(
-                f"deep must be None (wide only), one of {GRAPHS} or a callable, got {self.deep!r}."
-            )
         if self.deep is None and not self.wide:
-            raise ValueError("deep=None and wide=False leave nothing to train; enable one part.")
-        if self.wide_init not in WIDE_INITS:
-            raise ValueError(f"wide_init must be one of {WIDE_INITS}, got {self.wide_init!r}.")
-        if not isinstance(self.wide_images, bool):
-            raise ValueError(f"wide_images must be True or False, got {self.wide_images!r}.")
+            raise ValueError(
+                "deep=None and wide=False leave nothing to train; set deep to a graph name "
+                "or wide=True."
+            )
         if self.gbdt_leaves and not self.wide:
-            raise ValueError("gbdt_leaves=True feeds the wide part; it needs wide=True.")
-        for name in ("wide_l1", "wide_l2"):
-            value = getattr(self, name)
-            if name == "wide_l2" and isinstance(value, str) and value == "auto":
-                continue
-            if not isinstance(value, numbers.Real) or value < 0:
-                extra = ' or "auto"' if name == "wide_l2" else ""
-                raise ValueError(f"{name} must be a non-negative number{extra}, got {value!r}.")
-        rate = self.wide_learning_rate
-        if rate is not None and not (isinstance(rate, numbers.Real) and rate > 0):
-            raise ValueError(f"wide_learning_rate must be None or positive, got {rate!r}.")
+            raise ValueError(
+                "gbdt_leaves=True feeds tree leaves to the wide part; set wide=True, or "
+                "gbdt_leaves=False."
+            )
 
     # ------------------------------------------------------------------ hooks
     def _encode_targets(self, y, X):
@@ -257,9 +272,6 @@ class _WideDeepMixin:
         A joint model started from the convex solution trains without it too: the start
         already holds the shrinkage, and while training a penalty on the wide weights alone
         only pushes their effects into the unpenalized deep part, which learns them worse.
-        Measured against ``k / n`` (test RMSE): make_clothing(6000) without photos 0.960,
-        0.942, 0.986 (three seeds); with photos 0.982, 1.005, 0.981, 0.995, 1.026 (five
-        seeds); diamonds 0.0904 -> 0.0883.
         """
         if not (isinstance(self.wide_l2, str) and self.wide_l2 == "auto"):
             return float(self.wide_l2)
@@ -431,10 +443,8 @@ _WIDE_PARAMS_DOC = """
         (colour, texture, layout and blemish statistics), standardized, each with one linear
         weight (input ``"wide_dense"``), beside the deep part's convnet. A stain a few pixels
         wide is what the convnet learns worst from a few thousand photos, and the blemish
-        descriptors (``blemish_hue`` above all) flag it directly. On make_clothing(6000) the
-        joint model's test RMSE with them against without: 0.990, 0.970, 0.966, 0.959, 0.883
-        (seeds 0-4; before ``blemish_hue`` existed they made it worse, 1.006 and 1.040 on
-        seeds 0 and 1). ``False`` leaves the photos to the deep part.
+        descriptors (``blemish_hue`` above all) flag it directly. ``False`` leaves the photos
+        to the deep part.
     wide_init : {"convex", "zeros"}, default="convex"
         ``"convex"``: before training, the wide weights are set to the exact solution of the
         wide part alone on the training rows (ridge regression or L2 logistic regression on
@@ -453,13 +463,8 @@ _WIDE_PARAMS_DOC = """
         The wide weights' learning rate; FTRL defaults to ``min(0.2, 1/sqrt(n_fields))``, the
         others to ``learning_rate``. A slow wide rate keeps the wide part near its convex
         start while the deep part learns what it leaves. That helps when the wide features
-        carry the true effects and hurts when they only approximate them. Joint model at
-        the default ``learning_rate=3e-3`` with ``wide_learning_rate=1e-5``, test RMSE
-        against the default:
-
-        - make_clothing(6000) without photos: 0.978, 0.942, 0.990 (three seeds);
-        - make_clothing(6000) with photos: 0.990, 1.012, 0.975, 0.997, 1.006 (five seeds);
-        - diamonds: worse (out-of-fold RMSE 0.090 -> 0.098 in the default blend).
+        carry the true effects and hurts when they only approximate them (a smooth numeric
+        effect cut into buckets), so it is off by default.
     wide_l1 : float, default=0
         L1 penalty on the wide weights (FTRL: its L1 strength).
     wide_l2 : float or "auto", default="auto"
@@ -467,8 +472,8 @@ _WIDE_PARAMS_DOC = """
         worth 20 training rows per weight (``20 / n_rows``), so rare crosses do not memorize
         noise, in the convex start and in wide parts trained without one; none while a
         joint model trains from its convex start (the start holds the shrinkage, and a
-        penalty on the wide part alone shifts its effects into the deep part: test RMSE
-        0.0904 -> 0.0883 on diamonds without it); none with FTRL.
+        penalty on the wide part alone shifts its effects into the deep part, which learns
+        them worse); none with FTRL.
     max_crosses : int, default=8
         The most crosses ``crosses="auto"`` proposes.
     cross_buckets : int, default=1000
@@ -527,6 +532,7 @@ class WideDeepRegressor(_WideDeepMixin, KerasGraphRegressor):
     """
 
     _task = "regression"
+    _parameter_constraints: ClassVar[dict] = _wide_deep_constraints(KerasGraphRegressor)
 
     def __init__(
         self,
@@ -635,6 +641,7 @@ class WideDeepClassifier(_WideDeepMixin, KerasGraphClassifier):
     """
 
     _task = "classification"
+    _parameter_constraints: ClassVar[dict] = _wide_deep_constraints(KerasGraphClassifier)
 
     def __init__(
         self,
