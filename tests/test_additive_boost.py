@@ -97,7 +97,7 @@ def test_clear_errors(clothing):
         AdditiveBoostRegressor().fit(small.drop(columns=["photo_front", "photo_back"]), target)
     with pytest.raises(ValueError, match="tree_roles"):
         AdditiveBoostRegressor(tree_roles=("pictures",)).fit(small, target)
-    with pytest.raises(ValueError, match="cv must be"):
+    with pytest.raises(ValueError, match="'cv' parameter"):
         AdditiveBoostRegressor(cv=1).fit(small, target)
     with pytest.raises(ValueError, match="learning_rate"):
         AdditiveBoostRegressor(learning_rate=0).fit(small, target)

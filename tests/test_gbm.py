@@ -106,7 +106,7 @@ def test_classifier_needs_two_classes(cls):
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"params": [("depth", 3)]}, "params must be a dict"),
+        ({"params": [("depth", 3)]}, "'params' parameter"),
         ({"validation_fraction": 0.9}, "validation_fraction"),
         ({"max_trees": 0}, "max_trees"),
         ({"early_stopping_rounds": 1.5}, "early_stopping_rounds"),

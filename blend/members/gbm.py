@@ -12,15 +12,23 @@ booster is rebuilt from those bytes on first use after loading.
 from __future__ import annotations
 
 import inspect
-import numbers
 import os
-from typing import Any
+from numbers import Integral
+from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.model_selection import train_test_split
+from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from blend.members.early_stopping import (
+    EARLY_STOPPING_ROUNDS,
+    MAX_TREES,
+    VALIDATION_FRACTION,
+    EarlyStoppedBooster,
+    Rows,
+)
 
 __all__ = [
     "CatBoostMemberClassifier",
@@ -29,9 +37,6 @@ __all__ = [
     "LightGBMMemberRegressor",
 ]
 
-# Fewer rows than this: no validation split, a fixed number of trees instead.
-_MIN_ROWS_FOR_SPLIT = 200
-_FALLBACK_TREES = 300
 _LIVE = "_live_model"
 
 
@@ -44,8 +49,8 @@ def available_threads() -> int:
 
     joblib's workers run with ``OMP_NUM_THREADS = cores // n_jobs``. XGBoost honours it, but
     LightGBM's default (``n_jobs=None``: all physical cores) and CatBoost's (``thread_count=-1``)
-    do not: two blender workers then run four spinning OpenMP threads on two cores, and a
-    LightGBM fold that takes 7 s alone took 100-190 s (measured on diamonds).
+    do not: two blender workers would then run four spinning OpenMP threads on two cores, and
+    oversubscribed OpenMP threads slow a fit down many times over.
     """
     value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
     try:
@@ -55,20 +60,26 @@ def available_threads() -> int:
     return threads if threads > 0 else (os.cpu_count() or 1)
 
 
-class _NativeBooster(BaseEstimator):
-    """Shared fit loop: split, early-stop, refit with the chosen number of trees."""
+class _NativeBooster(EarlyStoppedBooster):
+    """The LightGBM and CatBoost side of the shared early-stopping rule, kept as bytes."""
 
     _library = ""
     _is_classifier = False
     _takes_baseline = False  # whether fit(..., baseline=) can start the trees from it
 
+    _parameter_constraints: ClassVar[dict] = {
+        **EarlyStoppedBooster._parameter_constraints,
+        "params": [dict, None],
+        "max_trees": [Interval(Integral, 1, None, closed="left")],
+    }
+
     def __init__(
         self,
         params: dict | None = None,
         *,
-        max_trees: int = 4000,
-        validation_fraction: float = 0.1,
-        early_stopping_rounds: int = 100,
+        max_trees: int = MAX_TREES,
+        validation_fraction: float = VALIDATION_FRACTION,
+        early_stopping_rounds: int = EARLY_STOPPING_ROUNDS,
         refit: bool = True,
         random_state: int | None = None,
     ) -> None:
@@ -86,17 +97,18 @@ class _NativeBooster(BaseEstimator):
     def _new_model(self, trees: int) -> Any:  # pragma: no cover - overridden
         raise NotImplementedError(f"{type(self).__name__} must define _new_model.")
 
-    # b, b_val: per-row baselines, only ever passed when _takes_baseline
-    def _fit_stopped(
-        self, model, X, y, w, X_val, y_val, w_val, b=None, b_val=None
-    ) -> int:  # pragma: no cover
-        raise NotImplementedError(f"{type(self).__name__} must define _fit_stopped.")
-
     def _to_bytes(self, model) -> bytes:  # pragma: no cover - overridden
         raise NotImplementedError(f"{type(self).__name__} must define _to_bytes.")
 
     def _from_bytes(self, data: bytes) -> Any:  # pragma: no cover - overridden
         raise NotImplementedError(f"{type(self).__name__} must define _from_bytes.")
+
+    # The early-stopping hooks (see EarlyStoppedBooster): each library defines _fit_stopped;
+    # rows.baseline is only ever set when _takes_baseline.
+    def _fit_trees(self, n_trees: int, rows: Rows) -> Any:
+        model = self._new_model(n_trees)
+        model.fit(rows.X, rows.y, sample_weight=rows.weight)
+        return model
 
     # -- shared logic --------------------------------------------------------------------
     def _import(self):
@@ -111,23 +123,11 @@ class _NativeBooster(BaseEstimator):
                 "`pip install blend[boost]`)."
             ) from err
 
-    def _check_params(self) -> None:
-        if self.params is not None and not isinstance(self.params, dict):
-            raise TypeError(f"params must be a dict or None, got {type(self.params).__name__}.")
-        if not 0.0 < self.validation_fraction < 0.5:
-            raise ValueError(
-                f"validation_fraction must be in (0, 0.5), got {self.validation_fraction!r}."
-            )
-        for name in ("max_trees", "early_stopping_rounds"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-
     def _merged_params(self) -> dict:
         return {**self._defaults(), **(self.params or {})}
 
     def _fit(self, X, y: np.ndarray, sample_weight, baseline=None) -> _NativeBooster:
-        self._check_params()
+        self._validate_params()
         self._import()
         X = validate_data(
             self, X, accept_sparse="csr", ensure_all_finite="allow-nan", dtype=np.float64
@@ -140,42 +140,13 @@ class _NativeBooster(BaseEstimator):
             baseline = np.asarray(baseline, dtype=np.float64)
             if len(baseline) != n:
                 raise ValueError(f"baseline has {len(baseline)} rows but X has {n}.")
-        if n < _MIN_ROWS_FOR_SPLIT:
-            best = min(self.max_trees, _FALLBACK_TREES)
-            model = self._new_model(best)
-            self._fit_plain(model, X, y, weight, baseline)
-        else:
-            stratify = y if self._is_classifier and np.bincount(y).min() >= 2 else None
-            train, valid = train_test_split(
-                np.arange(n),
-                test_size=self.validation_fraction,
-                random_state=self.random_state if self.random_state is not None else 0,
-                stratify=stratify,
-            )
-            model = self._new_model(self.max_trees)
-            best = self._fit_stopped(
-                model,
-                X[train],
-                y[train],
-                None if weight is None else weight[train],
-                X[valid],
-                y[valid],
-                None if weight is None else weight[valid],
-                None if baseline is None else baseline[train],
-                None if baseline is None else baseline[valid],
-            )
-            if self.refit:
-                # All rows carry more signal than the training share: grow a few more trees.
-                best = max(1, round(best / (1.0 - self.validation_fraction)))
-                model = self._new_model(best)
-                self._fit_plain(model, X, y, weight, baseline)
+        model, best = self._fit_early_stopped(
+            Rows(X, y, weight, baseline), max_trees=self.max_trees, stratify=self._is_classifier
+        )
         self.best_n_estimators_ = int(best)
         self.model_bytes_ = self._to_bytes(model)
         self.__dict__[_LIVE] = model
         return self
-
-    def _fit_plain(self, model, X, y, w, b=None) -> None:
-        model.fit(X, y, sample_weight=w)
 
     def _model(self):
         check_is_fitted(self, "model_bytes_")
@@ -209,12 +180,6 @@ class _NativeBooster(BaseEstimator):
         state.pop(_LIVE, None)
         super().__setstate__(state)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.sparse = True
-        return tags
-
 
 class _LightGBM(_NativeBooster):
     _library = "lightgbm"
@@ -241,21 +206,22 @@ class _LightGBM(_NativeBooster):
             params["random_state"] = self.random_state
         return cls(**params)
 
-    def _fit_stopped(self, model, X, y, w, X_val, y_val, w_val, b=None, b_val=None) -> int:
+    def _fit_stopped(self, max_trees: int, train: Rows, valid: Rows) -> tuple[Any, int]:
         lgb = self._import()
+        model = self._new_model(max_trees)
         if "eval_X" in inspect.signature(model.fit).parameters:  # LightGBM >= 4.7
-            evaluation = {"eval_X": (X_val,), "eval_y": (y_val,)}
+            evaluation = {"eval_X": (valid.X,), "eval_y": (valid.y,)}
         else:
-            evaluation = {"eval_set": [(X_val, y_val)]}
+            evaluation = {"eval_set": [(valid.X, valid.y)]}
         model.fit(
-            X,
-            y,
-            sample_weight=w,
-            eval_sample_weight=None if w_val is None else [w_val],
+            train.X,
+            train.y,
+            sample_weight=train.weight,
+            eval_sample_weight=None if valid.weight is None else [valid.weight],
             callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
             **evaluation,
         )
-        return int(model.best_iteration_ or model.n_estimators)
+        return model, int(model.best_iteration_ or model.n_estimators)
 
     def _to_bytes(self, model) -> bytes:
         return model.booster_.model_to_string().encode("utf-8")
@@ -298,19 +264,24 @@ class _CatBoost(_NativeBooster):
             params["random_seed"] = self.random_state
         return cls(**params)
 
-    def _fit_stopped(self, model, X, y, w, X_val, y_val, w_val, b=None, b_val=None) -> int:
-        cb = self._import()
+    def _fit_stopped(self, max_trees: int, train: Rows, valid: Rows) -> tuple[Any, int]:
+        model = self._new_model(max_trees)
         model.fit(
-            cb.Pool(X, y, weight=w, baseline=b),
-            eval_set=cb.Pool(X_val, y_val, weight=w_val, baseline=b_val),
+            self._pool(train),
+            eval_set=self._pool(valid),
             early_stopping_rounds=self.early_stopping_rounds,
             use_best_model=True,
         )
-        return int(model.get_best_iteration()) + 1
+        return model, int(model.get_best_iteration()) + 1
 
-    def _fit_plain(self, model, X, y, w, b=None) -> None:
+    def _fit_trees(self, n_trees: int, rows: Rows) -> Any:
+        model = self._new_model(n_trees)
+        model.fit(self._pool(rows))
+        return model
+
+    def _pool(self, rows: Rows):
         cb = self._import()
-        model.fit(cb.Pool(X, y, weight=w, baseline=b))
+        return cb.Pool(rows.X, rows.y, weight=rows.weight, baseline=rows.baseline)
 
     def raw_margin(self, X) -> np.ndarray:
         """The trees' raw sum (log-odds for classifiers), without any fit baseline."""

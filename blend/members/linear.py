@@ -16,8 +16,9 @@ on every row with the chosen penalty.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping, Sequence
+from numbers import Integral
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from blend.features.tree import MixedFeaturizer
@@ -41,7 +43,8 @@ DEFAULT_ALPHAS = tuple(float(a) for a in np.logspace(-4, 4, 17))
 DEFAULT_CLASSIFIER_ALPHAS = tuple(float(a) for a in np.logspace(-2, 4, 7))
 # The penalty is chosen on at most this many rows (the search costs O(n p^2)).
 ALPHA_ROWS = 20_000
-# Below this many cells lbfgs gets a dense matrix (several times faster than sparse).
+# Below this many cells lbfgs gets a dense matrix: it is faster on dense arrays, and this many
+# cells still fit in memory.
 DENSE_CELLS = 40_000_000
 # Above this many features the p x p eigendecomposition costs more than iterative solvers.
 MAX_GRAM_FEATURES = 6_000
@@ -58,9 +61,8 @@ def ridge_gcv(
     ``X'X = V diag(s) V'`` and ``Q = X V``, the fit for ``alpha`` is ``Q diag(1/(s+alpha)) Q'y``
     and the leave-one-out residual of row ``i`` is ``r_i / (1 - h_i)`` with the leverage
     ``h_i = 1/n + sum_j Q_ij^2 / (s_j + alpha)``. That costs two ``n x p x p`` products and
-    one ``p x p`` eigendecomposition -- less than scikit-learn's ``RidgeCV`` (an SVD of a
-    dense ``X``; the member's whole fit on 8,000 listings x 1,626 features took 13 s against
-    20 s with ``RidgeCV``), and it works on sparse ``X`` without densifying it.
+    one ``p x p`` eigendecomposition -- less than scikit-learn's ``RidgeCV``, which takes an SVD
+    of a dense ``X`` -- and it works on sparse ``X`` without densifying it.
 
     Returns ``(alpha, coef, intercept)``: ``coef`` is ``(p,)`` or ``(p, k)`` for a 2-D target.
     """
@@ -114,6 +116,16 @@ class _WideLinear(FrameInputMixin, BaseEstimator):
     """Shared encoding and validation of the two linear members."""
 
     _task = "regression"
+    _parameter_constraints: ClassVar[dict] = {
+        "roles": [Mapping, None],
+        # the columns and roles of each cross are checked against the data in fit
+        "crosses": [StrOptions({"auto"}), list, tuple, None],
+        "max_crosses": [Interval(Integral, 1, None, closed="left")],
+        "numeric_buckets": [Interval(Integral, 2, None, closed="left")],
+        # the values are checked in fit: positive penalties
+        "alphas": ["array-like", None],
+        "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both"), None],
+    }
 
     def __init__(
         self,
@@ -140,7 +152,7 @@ class _WideLinear(FrameInputMixin, BaseEstimator):
             values = np.asarray(alphas, dtype=np.float64).ravel()
         except (TypeError, ValueError):
             values = np.array([])
-        if isinstance(alphas, (str, bytes)) or values.size == 0 or not np.all(values > 0):
+        if values.size == 0 or not np.all(values > 0):
             raise ValueError(
                 f"alphas must be a non-empty list of positive penalties, got {alphas!r}. "
                 "Leave it None for the default grid."
@@ -190,9 +202,8 @@ class _WideLinear(FrameInputMixin, BaseEstimator):
     def _term_scale(self, matrix, terms: np.ndarray) -> float:
         """What the TF-IDF term columns are divided by: 1 (their own scale) for ridge.
 
-        make_clothing(10000), the true image drivers given: ridge test RMSE 0.2178 with every
-        term standardized, 0.2117 as they are; the member alone 0.2473 -> 0.2386, and
-        0.60-0.81x on 600-2,000 listings (five seeds).
+        TF-IDF values are already on one scale, bounded as the one-hot columns are; with the
+        penalty shared by every column, ridge fits them best as they are.
         """
         return 1.0
 
@@ -227,16 +238,15 @@ class _WideLinear(FrameInputMixin, BaseEstimator):
             blocks.append(self._dense_block(self.dense_.transform(X)))
         return sp.hstack(blocks, format="csr")
 
-    def _start_fit(self, X: object, y: object) -> pd.DataFrame:
-        for name, low in (("max_crosses", 1), ("numeric_buckets", 2)):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+    def _start_fit(self, X: object, y: object) -> tuple[pd.DataFrame, np.ndarray]:
+        """Validate the parameters and ``X``; return the frame and the penalty grid."""
+        self._validate_params()
+        alphas = self._check_alphas()
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        return self._check_X_fit(X)
+        return self._check_X_fit(X), alphas
 
     def _alpha_rows(self, n: int) -> np.ndarray:
         """Rows the penalty is chosen on: all of them, or a seeded sample of ALPHA_ROWS."""
@@ -321,8 +331,7 @@ class WideLinearRegressor(RegressorMixin, _WideLinear):
 
     def fit(self, X: object, y: object) -> WideLinearRegressor:
         """Encode ``X``, choose the penalty and fit the ridge model; returns ``self``."""
-        alphas = self._check_alphas()
-        X = self._start_fit(X, y)
+        X, alphas = self._start_fit(X, y)
         target = numeric_target(
             y, len(X), who="WideLinearRegressor", hint="Use WideLinearClassifier for labels."
         )
@@ -411,8 +420,7 @@ class WideLinearClassifier(ClassifierMixin, _WideLinear):
 
     def fit(self, X: object, y: object) -> WideLinearClassifier:
         """Encode ``X``, choose the penalty by holdout log loss and fit; returns ``self``."""
-        alphas = self._check_alphas()
-        X = self._start_fit(X, y)
+        X, alphas = self._start_fit(X, y)
         self.classes_, codes = check_class_labels(
             y, len(X), who="WideLinearClassifier", regressor="WideLinearRegressor"
         )
@@ -426,13 +434,10 @@ class WideLinearClassifier(ClassifierMixin, _WideLinear):
         """The terms' typical (mean non-zero) TF-IDF value: a present term reads about 1, as a
         one-hot column does.
 
-        For logistic regression on terms left at their small TF-IDF values lbfgs needs
-        hundreds of iterations (it stopped unconverged at 500 on 3,200 listings) and the
-        penalty chosen on the holdout suited the text less. make_clothing price bands, log
-        loss of typical-scaled / unscaled terms: 3 classes 0.98x, 0.97x, 0.94x, 1.06x and
-        0.87x (600-4,000 listings), 2 classes 1.05x, 0.96x and 0.92x; fits 1.3-1.8x faster.
-        (Standardized terms, as before: 0.86x-1.21x the unscaled log loss at 600-2,000
-        listings, 1.5x at 4,000 with 2 classes.)
+        Left at their small TF-IDF values, the terms need large weights: lbfgs then takes many
+        iterations to converge, and one penalty cannot suit both the terms and the other
+        columns. Dividing by the typical value brings a present term to the one-hot scale
+        without standardizing, which would blow rare terms up (see the ridge case).
         """
         values = np.abs(matrix[:, np.flatnonzero(terms)].data)  # terms come sparse
         return float(values.mean()) if values.size else 1.0

@@ -3,23 +3,30 @@
 Early stopping needs an evaluation set, which a ``Pipeline`` (or a blender that fits members
 on folds) cannot pass. These wrappers split one off inside ``fit``, find the number of trees
 where validation loss stops improving, and then (by default) refit on all rows with that many
-trees, scaled up a little for the extra data.
+trees, scaled up a little for the extra data. The rule is shared with the LightGBM and CatBoost
+members: see :mod:`blend.members.early_stopping`.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import _safe_indexing
+from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["EarlyStoppedXGBClassifier", "EarlyStoppedXGBRegressor", "default_xgb_params"]
+from blend.members.early_stopping import (
+    EARLY_STOPPING_ROUNDS,
+    FALLBACK_TREES,
+    MAX_TREES,
+    VALIDATION_FRACTION,
+    EarlyStoppedBooster,
+    Rows,
+)
 
-# Fewer rows than this: no validation split, a fixed number of trees instead.
-_MIN_ROWS_FOR_SPLIT = 200
-_FALLBACK_TREES = 300
+__all__ = ["EarlyStoppedXGBClassifier", "EarlyStoppedXGBRegressor", "default_xgb_params"]
 
 
 def default_xgb_params(wide: bool = False) -> dict:
@@ -31,7 +38,7 @@ def default_xgb_params(wide: bool = False) -> dict:
     the columns per tree keep the fit time reasonable at little cost in accuracy.
     """
     params = {
-        "n_estimators": 4000,
+        "n_estimators": MAX_TREES,
         "learning_rate": 0.05,
         "max_depth": 6,
         "min_child_weight": 1.0,
@@ -46,13 +53,20 @@ def default_xgb_params(wide: bool = False) -> dict:
     return params
 
 
-class _EarlyStopped(BaseEstimator):
+class _EarlyStopped(EarlyStoppedBooster):
+    """The XGBoost side of the shared early-stopping rule (:mod:`.early_stopping`)."""
+
+    _parameter_constraints: ClassVar[dict] = {
+        **EarlyStoppedBooster._parameter_constraints,
+        "estimator": [HasMethods(["fit", "get_params", "set_params"]), None],
+    }
+
     def __init__(
         self,
         estimator: BaseEstimator | None = None,
         *,
-        validation_fraction: float = 0.1,
-        early_stopping_rounds: int = 100,
+        validation_fraction: float = VALIDATION_FRACTION,
+        early_stopping_rounds: int = EARLY_STOPPING_ROUNDS,
         refit: bool = True,
         random_state: int | None = None,
     ) -> None:
@@ -65,57 +79,37 @@ class _EarlyStopped(BaseEstimator):
     def _default(self) -> BaseEstimator:  # pragma: no cover - overridden
         raise NotImplementedError(f"{type(self).__name__} must define _default.")
 
-    def _check_params(self) -> None:
-        if not 0.0 < self.validation_fraction < 0.5:
-            raise ValueError(
-                f"validation_fraction must be in (0, 0.5), got {self.validation_fraction!r}."
-            )
-        rounds = self.early_stopping_rounds
-        if not isinstance(rounds, (int, np.integer)) or rounds < 1:
-            raise ValueError(f"early_stopping_rounds must be a positive integer, got {rounds!r}.")
-
-    def _fit(self, X, y: np.ndarray, sample_weight, stratify: bool):
-        self._check_params()
+    def _booster(self) -> BaseEstimator:
+        """A fresh, unfitted copy of the booster to tune, seeded by ``random_state``."""
         base = clone(self._default() if self.estimator is None else self.estimator)
         if self.random_state is not None:
             base.set_params(random_state=self.random_state)
-        n = X.shape[0]
-        max_trees = base.get_params()["n_estimators"] or _FALLBACK_TREES
-        if n < _MIN_ROWS_FOR_SPLIT:
-            self.best_n_estimators_ = min(max_trees, _FALLBACK_TREES)
-            self.estimator_ = base.set_params(
-                n_estimators=self.best_n_estimators_, early_stopping_rounds=None
-            )
-            self.estimator_.fit(X, y, sample_weight=sample_weight, verbose=False)
-            return self
-        labels = y if stratify and np.bincount(y).min() >= 2 else None
-        train, valid = train_test_split(
-            np.arange(n),
-            test_size=self.validation_fraction,
-            random_state=self.random_state if self.random_state is not None else 0,
-            stratify=labels,
-        )
-        weight = None if sample_weight is None else np.asarray(sample_weight)
-        searcher = clone(base).set_params(early_stopping_rounds=self.early_stopping_rounds)
-        searcher.fit(
-            _safe_indexing(X, train),
-            y[train],
-            sample_weight=None if weight is None else weight[train],
-            eval_set=[(_safe_indexing(X, valid), y[valid])],
-            sample_weight_eval_set=None if weight is None else [weight[valid]],
+        return base
+
+    def _fit_trees(self, n_trees: int, rows: Rows) -> BaseEstimator:
+        model = self._booster().set_params(n_estimators=n_trees, early_stopping_rounds=None)
+        return model.fit(rows.X, rows.y, sample_weight=rows.weight, verbose=False)
+
+    def _fit_stopped(self, max_trees: int, train: Rows, valid: Rows) -> tuple[BaseEstimator, int]:
+        # The booster's own n_estimators is the limit (max_trees is derived from it).
+        model = self._booster().set_params(early_stopping_rounds=self.early_stopping_rounds)
+        model.fit(
+            train.X,
+            train.y,
+            sample_weight=train.weight,
+            eval_set=[(valid.X, valid.y)],
+            sample_weight_eval_set=None if valid.weight is None else [valid.weight],
             verbose=False,
         )
-        best = int(searcher.best_iteration) + 1
-        if not self.refit:
-            self.best_n_estimators_ = best
-            self.estimator_ = searcher
-            return self
-        # All rows carry more signal than 1 - validation_fraction of them: grow a few more trees.
-        self.best_n_estimators_ = max(1, round(best / (1.0 - self.validation_fraction)))
-        self.estimator_ = base.set_params(
-            n_estimators=self.best_n_estimators_, early_stopping_rounds=None
+        return model, int(model.best_iteration) + 1
+
+    def _fit(self, X, y: np.ndarray, sample_weight, stratify: bool):
+        self._validate_params()
+        max_trees = self._booster().get_params()["n_estimators"] or FALLBACK_TREES
+        weight = None if sample_weight is None else np.asarray(sample_weight)
+        self.estimator_, self.best_n_estimators_ = self._fit_early_stopped(
+            Rows(X, y, weight), max_trees=max_trees, stratify=stratify
         )
-        self.estimator_.fit(X, y, sample_weight=weight, verbose=False)
         return self
 
     def _booster_predict(self, X, method: str):
@@ -127,12 +121,6 @@ class _EarlyStopped(BaseEstimator):
     def n_features_in_(self) -> int:
         check_is_fitted(self, "estimator_")
         return self.estimator_.n_features_in_
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.sparse = True
-        return tags
 
 
 class EarlyStoppedXGBRegressor(RegressorMixin, _EarlyStopped):
