@@ -234,8 +234,7 @@ DEFAULT_MEMBERS: tuple[MemberRule, ...] = (
         "keras_graph",
         "keras_graph",
         keras_graph_joins,
-        "Without categorical or numeric columns a wide part has nothing to read: the plain "
-        "graph.",
+        "Without categorical or numeric columns a wide part has nothing to read: the plain graph.",
     ),
 )
 
