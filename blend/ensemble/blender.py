@@ -89,6 +89,7 @@ from blend.ensemble.execute import Scheduler
 from blend.ensemble.outputs import FoldAverage, member_output, shared_inputs
 from blend.ensemble.plan import Plan, is_expensive, plan_tasks
 from blend.ensemble.tasks import FitData, task_function
+from blend.ensemble.uncertainty import CalibrationMixin, IntervalMixin
 
 __all__ = ["BlendClassifier", "BlendRegressor", "FoldAverage", "is_expensive"]
 
@@ -152,6 +153,7 @@ class _BaseBlend(_BaseComposition):
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
         "on_error": [StrOptions({"warn", "raise", "ignore"})],
+        "calibrate": [StrOptions({"auto"}), "boolean"],
         "random_state": ["random_state"],
     }
 
@@ -178,6 +180,7 @@ class _BaseBlend(_BaseComposition):
         n_jobs: int | None = None,
         verbose: int = 0,
         on_error: str = "warn",
+        calibrate: str | bool = "auto",
         random_state=None,
     ):
         self.members = members
@@ -200,6 +203,7 @@ class _BaseBlend(_BaseComposition):
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.on_error = on_error
+        self.calibrate = calibrate
         self.random_state = random_state
 
     # nested parameters: ``members__xgb__max_depth`` works in GridSearchCV
@@ -285,6 +289,7 @@ class _BaseBlend(_BaseComposition):
         self._drop_late_failures(X, blend, errors)
         self._set_fitted_state(blend, final_models, oof, names, splits)
         self._set_reports(blend, oof, plan, errors, log)
+        self._set_uncertainty(blend)  # intervals / temperature (blend.ensemble.uncertainty)
         return self
 
     def _plan(self, X, members, splits) -> Plan:
@@ -645,7 +650,7 @@ class _BaseBlend(_BaseComposition):
         return tags
 
 
-class BlendRegressor(RegressorMixin, _BaseBlend):
+class BlendRegressor(IntervalMixin, RegressorMixin, _BaseBlend):
     """Diversity-aware blend of regressors, weighted on out-of-fold predictions.
 
     Every member is scored on identical folds; weights are learned on the out-of-fold (OOF)
@@ -711,6 +716,11 @@ class BlendRegressor(RegressorMixin, _BaseBlend):
     on_error : {"warn", "raise", "ignore"}, default="warn"
         What a failing member does: dropped with a warning, raise, or dropped silently.
         Failures are always listed in ``leaderboard_``.
+    calibrate : {"auto", True, False}, default="auto"
+        BlendClassifier only (no effect on a regressor): temperature scaling of
+        ``predict_proba``, fit on the OOF probabilities. "auto" keeps it only when it lowers
+        the cross-validated log loss on the OOF rows (else ``temperature_ = 1``); True always
+        fits it; False never.
     random_state : int, RandomState or None
         Seeds the folds (int ``cv``), the default members and bagged selection.
 
@@ -735,6 +745,17 @@ class BlendRegressor(RegressorMixin, _BaseBlend):
         seconds, whether it came from the cache, and its error.
     final_estimator_ : estimator or None
         The fitted stacker for ``method="stacking"``.
+    calibration_scores_ : dict or None
+        Sorted conformal scores of the OOF rows (``oof_rows_``): "absolute" and "normalized",
+        each ``(n_rows, n_outputs)``; ``predict_interval`` takes their quantile for any
+        coverage. None for stacking. The classifier's holds "lac" and "aps" set scores.
+    disagreement_floor_ : ndarray of shape (n_outputs,)
+        Added to the members' disagreement in the normalized score.
+    temperature_ : float
+        BlendClassifier: the temperature of ``predict_proba`` (1: uncalibrated).
+    uncertainty_ : dict
+        Calibration rows, OOF widths of the 90% intervals (classifier: temperature and log
+        losses), or why there is no calibration.
 
     Examples
     --------
@@ -823,7 +844,7 @@ class BlendRegressor(RegressorMixin, _BaseBlend):
         return out[:, 0] if self._single_output else out
 
 
-class BlendClassifier(ClassifierMixin, _BaseBlend):
+class BlendClassifier(CalibrationMixin, ClassifierMixin, _BaseBlend):
     """Diversity-aware blend of classifiers: class probabilities weighted by log loss.
 
     Members are fit on the encoded labels ``0 .. n_classes - 1`` (so XGBoost accepts string
@@ -907,7 +928,11 @@ class BlendClassifier(ClassifierMixin, _BaseBlend):
         return self._fit(X, y_enc, y_enc, groups)
 
     def predict_proba(self, X) -> np.ndarray:
-        """Blended class probabilities, columns in the order of ``classes_``."""
+        """Blended class probabilities, columns in the order of ``classes_``.
+
+        Temperature-scaled by ``temperature_`` (1, i.e. unchanged, unless ``calibrate`` chose
+        otherwise; see :mod:`blend.ensemble.uncertainty`).
+        """
         X = self._check_X(X)
         out = self._blend_outputs(X)
         if self.final_estimator_ is not None:
@@ -915,7 +940,7 @@ class BlendClassifier(ClassifierMixin, _BaseBlend):
             full = np.zeros((len(proba), len(self.classes_)))
             full[:, np.asarray(self.final_estimator_.classes_).astype(int)] = proba
             return full
-        return out
+        return self._calibrated(out)
 
     def predict(self, X) -> np.ndarray:
         """The most probable class of each row."""

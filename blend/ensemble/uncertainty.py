@@ -1,0 +1,528 @@
+"""Prediction intervals, prediction sets and calibrated probabilities from the OOF matrix.
+
+No model is fit for any of this: everything is computed at the end of ``fit`` from the blend's
+own out-of-fold (OOF) predictions on the weighting rows ``oof_rows_`` -- the rows on which every
+member has an out-of-fold prediction. With expensive (deep) members fit on a holdout fold only,
+those are the holdout rows, so the calibration uses ``n / k`` rows there instead of ``n``.
+
+Regression: split-conformal intervals
+-------------------------------------
+The calibration scores are the blend's OOF residuals, one per calibration row:
+
+* ``"absolute"``: ``s_i = |y_i - yhat_i|``; the interval is ``yhat(x) +- q``;
+* ``"normalized"``: ``s_i = |y_i - yhat_i| / (sigma_i + floor)``, where ``sigma`` is the
+  members' disagreement on the row -- the weighted standard deviation of the member predictions
+  around the blend, ``sqrt(sum_j w_j (p_j - yhat)^2)``, whose mean square is the ambiguity term
+  of ``diversity_`` -- and ``floor`` is a multiple of its median on the calibration rows, so a
+  row where the members agree does not get a zero-width interval. The interval is
+  ``yhat(x) +- q (sigma(x) + floor)``: wider where the members disagree. The multiple is the one
+  giving the narrowest intervals in a two-way split of the calibration rows
+  (:func:`choose_floor`); where the disagreement says little about the size of the error (it
+  measures the members' differences, not the noise in ``y``), a large floor wins and the
+  normalized interval is close to the absolute one.
+
+``q`` is the ``ceil((n + 1) * coverage)``-th smallest of the ``n`` scores (``coverage = 1 -
+alpha``). Guarantee: if the calibration rows and a new row are exchangeable and the model that
+predicts the new row is the one that made the calibration residuals (split conformal), the
+interval covers the new target with probability at least ``1 - alpha`` (marginally, over rows;
+not conditionally on ``x``). Here the residuals come from fold models while the blend predicts
+with its final models (refit on every row, or fold averages), as in the CV(+)/jackknife(+)
+schemes: a final model that saw more rows usually errs less than the fold models, so the
+intervals tend to be slightly conservative, but the exact finite-sample bound holds only for
+the fold models. With fewer than ``1 / alpha - 1`` calibration rows ``q`` is infinite.
+
+Classification: temperature and conformal sets
+----------------------------------------------
+The blend's OOF probabilities ``p`` become ``softmax(log(p) / T)``. ``T`` minimizes the log
+loss (a bounded 1-D search over ``T in [0.05, 20]``); with ``calibrate="auto"`` it is kept
+only when a temperature fit on 4/5 of the calibration rows lowers the log loss of the other 1/5
+(five folds, summed) compared with the uncalibrated probabilities; otherwise ``T = 1`` exactly
+and ``predict_proba`` is unchanged. Prediction sets use the calibrated OOF probabilities:
+
+* ``"lac"``: ``s = 1 - p(true class)``; the set holds every class with ``p >= 1 - q`` (the
+  smallest sets on average; a row may get an empty set when no class is plausible enough);
+* ``"aps"``: ``s`` = the probability mass of the classes at least as likely as the true one
+  (adaptive sets, non-randomized, slightly conservative).
+
+Both carry the same marginal guarantee (``T`` is one number fit on the same rows; its effect on
+exchangeability is negligible, but strictly the guarantee is for a fixed ``T``).
+
+``method="stacking"`` has no honest OOF blend prediction (the stacker was fit on those rows), so
+its blends raise a ``ValueError`` asking for a weighting method, and keep ``T = 1``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from numbers import Real
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.special import logsumexp
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = [
+    "CalibrationMixin",
+    "IntervalMixin",
+    "absolute_scores",
+    "check_coverage",
+    "choose_floor",
+    "choose_temperature",
+    "conformal_quantile",
+    "disagreement",
+    "fit_temperature",
+    "log_loss",
+    "normalized_scores",
+    "prediction_sets",
+    "set_scores",
+    "temperature_scale",
+]
+
+INTERVAL_METHODS = ("normalized", "absolute")
+SET_METHODS = ("lac", "aps")
+# the disagreement floor, as a multiple of the median disagreement on the calibration rows
+FLOOR_FRACTIONS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 16.0)
+TEMPERATURE_BOUNDS = (0.05, 20.0)
+_EPS = 1e-15
+
+
+# ------------------------------------------------------------------------------ pure functions
+
+
+def check_coverage(coverage) -> float:
+    """``coverage`` as a float in the open interval (0, 1), or a ``ValueError``.
+
+    Examples
+    --------
+    >>> check_coverage(0.9)
+    0.9
+    """
+    if isinstance(coverage, bool) or not isinstance(coverage, Real) or not 0 < coverage < 1:
+        raise ValueError(
+            f"coverage must be a number strictly between 0 and 1 (e.g. 0.9 for 90%); "
+            f"got {coverage!r}."
+        )
+    return float(coverage)
+
+
+def conformal_quantile(sorted_scores: np.ndarray, coverage: float) -> np.ndarray:
+    """The split-conformal quantile: the ``ceil((n + 1) * coverage)``-th smallest score.
+
+    Parameters
+    ----------
+    sorted_scores : ndarray of shape (n,) or (n, d)
+        Calibration scores sorted ascending along axis 0.
+    coverage : float
+        Target coverage ``1 - alpha`` in (0, 1).
+
+    Returns
+    -------
+    float or ndarray of shape (d,)
+        ``inf`` when ``ceil((n + 1) * coverage) > n`` (too few rows for that coverage).
+
+    Examples
+    --------
+    >>> conformal_quantile(np.arange(1.0, 20.0), 0.9)  # n = 19: the 18th smallest
+    18.0
+    """
+    coverage = check_coverage(coverage)
+    scores = np.asarray(sorted_scores, dtype=float)
+    n = scores.shape[0]
+    k = math.ceil((n + 1) * coverage - 1e-9)  # guards 0.9 * 20 = 18.000000000000004
+    if k > n:
+        warnings.warn(
+            f"{n} calibration rows are too few for coverage={coverage}: the interval is "
+            f"infinite; it needs at least {math.ceil(coverage / (1 - coverage))} rows.",
+            UserWarning,
+            stacklevel=3,
+        )
+        q = np.full(scores.shape[1:], np.inf)
+    else:
+        q = scores[max(k, 1) - 1]
+    return float(q) if np.ndim(q) == 0 else np.asarray(q, dtype=float)
+
+
+def disagreement(P: np.ndarray, weights: np.ndarray, center: np.ndarray | None = None):
+    """Members' weighted spread around the blend: ``sqrt(sum_j w_j (P_j - center)^2)``.
+
+    Parameters
+    ----------
+    P : ndarray of shape (n, m, d)
+        Member predictions.
+    weights : ndarray of shape (m,)
+        Non-negative weights (normalized here).
+    center : ndarray of shape (n, d), optional
+        The blend ``sum_j w_j P_j`` when omitted.
+
+    Returns
+    -------
+    ndarray of shape (n, d)
+
+    Examples
+    --------
+    >>> P = np.array([[[0.0], [2.0]]])
+    >>> disagreement(P, np.array([0.5, 0.5]))
+    array([[1.]])
+    """
+    P = np.asarray(P, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    w = w / w.sum()
+    if center is None:
+        center = np.einsum("nmd,m->nd", P, w)
+    return np.sqrt(np.einsum("nmd,m->nd", (P - center[:, None, :]) ** 2, w))
+
+
+def choose_floor(
+    residual: np.ndarray, sigma: np.ndarray, coverage: float = 0.9, random_state: int = 0
+) -> float:
+    """The disagreement floor (one output) giving the narrowest cross-fitted intervals.
+
+    Each candidate ``c * median(sigma)`` (``c`` in ``FLOOR_FRACTIONS``) is scored by the
+    mean width of the ``coverage`` interval on one half of the rows with the quantile taken on
+    the other half, both ways; the narrowest wins. Where the disagreement says little about the
+    error, a large floor wins and the normalized interval approaches the absolute one.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> sigma = rng.uniform(0.1, 2.0, 400)
+    >>> float(choose_floor(rng.normal(size=400) * sigma, sigma)) < np.median(sigma)
+    True
+    """
+    r = np.abs(np.asarray(residual, dtype=float))
+    s = np.asarray(sigma, dtype=float)
+    median = float(np.median(s))
+    tiny = 1e-9 * max(float(np.mean(r)), 1e-300)
+    if median <= tiny or len(r) < 4:
+        return max(median * FLOOR_FRACTIONS[0], tiny)
+    order = np.random.RandomState(random_state).permutation(len(r))
+    halves = (order[: len(r) // 2], order[len(r) // 2 :])
+    best, best_width = None, np.inf
+    for c in FLOOR_FRACTIONS:
+        scale = s + c * median
+        width = 0.0
+        for a, b in (halves, halves[::-1]):
+            k = min(math.ceil((len(a) + 1) * coverage - 1e-9), len(a))
+            q = np.partition(r[a] / scale[a], k - 1)[k - 1]
+            width += q * float(np.sum(scale[b]))
+        if width < best_width * (1 - 1e-9):
+            best, best_width = c * median, width
+    return float(best)
+
+
+def absolute_scores(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """Conformal scores ``|y - pred|``."""
+    return np.abs(np.asarray(y, dtype=float) - np.asarray(pred, dtype=float))
+
+
+def normalized_scores(y: np.ndarray, pred: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Conformal scores ``|y - pred| / scale`` (``scale > 0``: disagreement plus its floor)."""
+    return absolute_scores(y, pred) / np.asarray(scale, dtype=float)
+
+
+def _log_proba(proba: np.ndarray) -> np.ndarray:
+    return np.log(np.clip(np.asarray(proba, dtype=float), _EPS, 1.0))
+
+
+def temperature_scale(proba: np.ndarray, temperature: float) -> np.ndarray:
+    """``softmax(log(proba) / temperature)`` row by row; ``temperature == 1`` returns ``proba``.
+
+    Examples
+    --------
+    >>> temperature_scale(np.array([[0.8, 0.2]]), 2.0).round(3)
+    array([[0.667, 0.333]])
+    """
+    if temperature == 1.0:
+        return proba
+    z = _log_proba(proba) / temperature
+    return np.exp(z - logsumexp(z, axis=1, keepdims=True))
+
+
+def log_loss(proba: np.ndarray, y: np.ndarray, temperature: float = 1.0) -> float:
+    """Mean log loss of ``temperature_scale(proba, temperature)`` for class indices ``y``."""
+    z = _log_proba(proba)
+    rows = np.arange(len(z))
+    y = np.asarray(y, dtype=int)
+    if temperature == 1.0:
+        return float(-np.mean(z[rows, y]))
+    z = z / temperature
+    return float(np.mean(logsumexp(z, axis=1) - z[rows, y]))
+
+
+def fit_temperature(proba: np.ndarray, y: np.ndarray) -> float:
+    """The temperature minimizing the log loss (bounded search over ``log T``).
+
+    Examples
+    --------
+    >>> p = np.array([[0.99, 0.01], [0.99, 0.01], [0.01, 0.99], [0.99, 0.01]])
+    >>> fit_temperature(p, np.array([0, 1, 1, 0])) > 1  # over-confident: soften
+    True
+    """
+    low, high = np.log(TEMPERATURE_BOUNDS)
+    res = minimize_scalar(
+        lambda t: log_loss(proba, y, float(np.exp(t))),
+        bounds=(low, high),
+        method="bounded",
+        options={"xatol": 1e-4},
+    )
+    return float(np.exp(res.x))
+
+
+def choose_temperature(
+    proba: np.ndarray, y: np.ndarray, calibrate="auto", n_splits: int = 5
+) -> tuple[float, dict]:
+    """The temperature to use, and the cross-validated log losses that decided it.
+
+    Parameters
+    ----------
+    proba : ndarray of shape (n, n_classes)
+        OOF blend probabilities.
+    y : ndarray of shape (n,)
+        Class indices.
+    calibrate : {"auto", True, False}
+        "auto": the temperature fit on every row when, over ``n_splits`` folds, temperatures
+        fit on the other folds lower the held-out log loss; else 1. True: always fit. False: 1.
+    n_splits : int, default=5
+
+    Returns
+    -------
+    temperature : float
+    info : dict
+        ``cv_log_loss_uncalibrated`` and ``cv_log_loss_calibrated`` (None when not measured).
+    """
+    from sklearn.model_selection import KFold
+
+    info = {"cv_log_loss_uncalibrated": None, "cv_log_loss_calibrated": None}
+    y = np.asarray(y, dtype=int)
+    if calibrate is False or len(y) < 2:
+        return 1.0, info
+    if calibrate == "auto":
+        if len(y) < 2 * n_splits:
+            return 1.0, info
+        plain = scaled = 0.0
+        for train, test in KFold(n_splits, shuffle=True, random_state=0).split(proba):
+            t = fit_temperature(proba[train], y[train])
+            plain += log_loss(proba[test], y[test]) * len(test)
+            scaled += log_loss(proba[test], y[test], t) * len(test)
+        info = {
+            "cv_log_loss_uncalibrated": plain / len(y),
+            "cv_log_loss_calibrated": scaled / len(y),
+        }
+        if not scaled < plain * (1 - 1e-6):
+            return 1.0, info
+    return fit_temperature(proba, y), info
+
+
+def set_scores(proba: np.ndarray, y: np.ndarray, method: str = "lac") -> np.ndarray:
+    """Conformal scores of the true classes: ``1 - p(y)`` ("lac") or the APS mass ("aps")."""
+    proba = np.asarray(proba, dtype=float)
+    p_true = proba[np.arange(len(proba)), np.asarray(y, dtype=int)]
+    if method == "lac":
+        return 1.0 - p_true
+    return np.sum(np.where(proba >= p_true[:, None], proba, 0.0), axis=1)
+
+
+def prediction_sets(proba: np.ndarray, q: float, method: str = "lac") -> np.ndarray:
+    """Boolean ``(n, n_classes)``: the classes whose score is at most ``q``.
+
+    Examples
+    --------
+    >>> prediction_sets(np.array([[0.7, 0.2, 0.1]]), 0.85)
+    array([[ True,  True, False]])
+    """
+    proba = np.asarray(proba, dtype=float)
+    if method == "lac":
+        return 1.0 - proba <= q
+    # APS: class j's score is the mass of the classes at least as likely as j
+    mass = np.sum(np.where(proba[:, None, :] >= proba[:, :, None], proba[:, None, :], 0.0), axis=2)
+    return mass <= q
+
+
+def _check_method(method: str, allowed: tuple[str, ...]) -> str:
+    if method not in allowed:
+        raise ValueError(f"method must be one of {list(allowed)}; got {method!r}.")
+    return method
+
+
+# ---------------------------------------------------------------------------------- estimators
+
+
+def _oof_blend(blend) -> tuple[np.ndarray, np.ndarray] | None:
+    """The blend's OOF predictions on the weighting rows and its normalized weights."""
+    if blend.stacker is not None:
+        return None
+    w = np.asarray(blend.weights, dtype=float)
+    w = w / w.sum()
+    return np.einsum("nmd,m->nd", blend.P, w), w
+
+
+_STACKING_WHY = (
+    "method='stacking' has no honest out-of-fold blend prediction (the stacker was fit on the "
+    "same rows), so it has no calibration; fit with method='caruana', 'nnls' or 'mean' for "
+    "prediction intervals and sets."
+)
+
+
+def _unavailable(model) -> None:
+    check_is_fitted(model, "members_")
+    if getattr(model, "calibration_scores_", None) is None:
+        raise ValueError(getattr(model, "uncertainty_", {}).get("why") or _STACKING_WHY)
+
+
+class IntervalMixin:
+    """``predict_interval`` for :class:`blend.BlendRegressor` (see the module docstring)."""
+
+    def _set_uncertainty(self, blend) -> None:
+        """Calibration scores from the OOF residuals on the weighting rows (end of fit)."""
+        self.calibration_scores_ = None
+        self.disagreement_floor_ = None
+        oof = _oof_blend(blend)
+        if oof is None:
+            self.uncertainty_ = {"why": _STACKING_WHY}
+            return
+        pred, w = oof
+        y = np.asarray(blend.y, dtype=float).reshape(len(pred), -1)
+        sigma = disagreement(blend.P, w, pred)
+        residual = y - pred
+        floor = np.array([choose_floor(residual[:, j], sigma[:, j]) for j in range(y.shape[1])])
+        self.disagreement_floor_ = floor
+        self.calibration_scores_ = {
+            "absolute": np.sort(absolute_scores(y, pred), axis=0),
+            "normalized": np.sort(normalized_scores(y, pred, sigma + floor), axis=0),
+        }
+        self.calibration_residuals_ = residual
+        self.calibration_disagreement_ = sigma
+        q_abs = conformal_quantile(self.calibration_scores_["absolute"], 0.9)
+        q_norm = conformal_quantile(self.calibration_scores_["normalized"], 0.9)
+        self.uncertainty_ = {
+            "calibration_rows": len(pred),
+            "floor": floor.tolist(),
+            "oof_mean_width_90_absolute": (2 * np.atleast_1d(q_abs)).tolist(),
+            "oof_mean_width_90_normalized": (
+                2 * np.atleast_1d(q_norm) * np.mean(sigma + floor, axis=0)
+            ).tolist(),
+        }
+
+    def predict_interval(self, X, coverage: float = 0.9, method: str = "absolute"):
+        """Split-conformal prediction interval around the blend's prediction.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+        coverage : float, default=0.9
+            Target marginal coverage ``1 - alpha``, in (0, 1).
+        method : {"absolute", "normalized"}, default="absolute"
+            "absolute": the same half-width ``q`` for every row; "normalized": half-width
+            ``q (sigma(x) + floor)``, ``sigma`` the members' weighted disagreement on the row
+            (wider where they disagree, narrower where they agree).
+
+        Returns
+        -------
+        lower, upper : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+
+        Notes
+        -----
+        The scores are the blend's out-of-fold residuals on ``oof_rows_`` (the holdout rows
+        when deep members are present). Marginal coverage is at least ``coverage`` for rows
+        exchangeable with them, exactly so for the fold models (see
+        :mod:`blend.ensemble.uncertainty`). Not available for ``method="stacking"``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_regression
+        >>> from sklearn.linear_model import Ridge
+        >>> from sklearn.tree import DecisionTreeRegressor
+        >>> from blend import BlendRegressor
+        >>> X, y = make_regression(200, 5, noise=5.0, random_state=0)
+        >>> members = [("ridge", Ridge()), ("tree", DecisionTreeRegressor(max_depth=4))]
+        >>> model = BlendRegressor(members, method="nnls", random_state=0).fit(X, y)
+        >>> lower, upper = model.predict_interval(X[:3], coverage=0.9)
+        >>> bool((lower <= upper).all()), lower.shape
+        (True, (3,))
+        """
+        _unavailable(self)
+        coverage = check_coverage(coverage)
+        _check_method(method, INTERVAL_METHODS)
+        X = self._check_X(X)
+        outs = self._member_outputs(X, self.members_)
+        center = None
+        for w, out in zip(self._member_weights, outs):  # the order predict() sums in
+            center = w * out if center is None else center + w * out
+        center = center.reshape(len(outs[0]), -1)
+        q = conformal_quantile(self.calibration_scores_[method], coverage)
+        if method == "absolute":
+            half = np.broadcast_to(q, center.shape)
+        else:
+            sigma = disagreement(np.stack(outs, axis=1), self._member_weights, center)
+            half = q * (sigma + self.disagreement_floor_)
+        lower, upper = center - half, center + half
+        if self._single_output:
+            return lower[:, 0], upper[:, 0]
+        return lower, upper
+
+
+class CalibrationMixin:
+    """Temperature-calibrated ``predict_proba`` and ``predict_set`` for the classifier."""
+
+    def _set_uncertainty(self, blend) -> None:
+        """Temperature and set scores from the OOF probabilities on the weighting rows."""
+        self.temperature_ = 1.0
+        self.calibration_scores_ = None
+        oof = _oof_blend(blend)
+        if oof is None:
+            self.uncertainty_ = {"why": _STACKING_WHY}
+            return
+        proba, _ = oof
+        y = np.asarray(blend.y, dtype=int).reshape(-1)
+        temperature, info = choose_temperature(proba, y, getattr(self, "calibrate", "auto"))
+        self.temperature_ = temperature
+        calibrated = temperature_scale(proba, temperature)
+        self.calibration_scores_ = {m: np.sort(set_scores(calibrated, y, m)) for m in SET_METHODS}
+        self.uncertainty_ = {
+            "calibration_rows": len(y),
+            "temperature": temperature,
+            "oof_log_loss_uncalibrated": log_loss(proba, y),
+            "oof_log_loss_calibrated": log_loss(proba, y, temperature),
+            **info,
+        }
+
+    def _calibrated(self, proba: np.ndarray) -> np.ndarray:
+        return temperature_scale(proba, getattr(self, "temperature_", 1.0))
+
+    def predict_set(self, X, coverage: float = 0.9, method: str = "lac") -> np.ndarray:
+        """Conformal prediction sets: the classes plausible at the given coverage.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+        coverage : float, default=0.9
+            Target marginal probability that the set holds the true class, in (0, 1).
+        method : {"lac", "aps"}, default="lac"
+            "lac": every class with calibrated probability at least ``1 - q`` (smallest
+            sets; possibly empty); "aps": the most likely classes until their mass reaches
+            ``q`` (adaptive sets).
+
+        Returns
+        -------
+        ndarray of bool, shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_classification
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.naive_bayes import GaussianNB
+        >>> from blend import BlendClassifier
+        >>> X, y = make_classification(300, 5, random_state=0)
+        >>> members = [("lr", LogisticRegression()), ("nb", GaussianNB())]
+        >>> clf = BlendClassifier(members, random_state=0).fit(X, y)
+        >>> clf.predict_set(X[:4], coverage=0.9).shape
+        (4, 2)
+        """
+        _unavailable(self)
+        coverage = check_coverage(coverage)
+        _check_method(method, SET_METHODS)
+        proba = self.predict_proba(X)
+        q = conformal_quantile(self.calibration_scores_[method], coverage)
+        return prediction_sets(proba, q, method)
