@@ -86,6 +86,7 @@ from blend.ensemble.assemble import (
     weighting_rows,
 )
 from blend.ensemble.execute import Scheduler
+from blend.ensemble.explain import ExplainMixin
 from blend.ensemble.outputs import FoldAverage, member_output, shared_inputs
 from blend.ensemble.plan import Plan, is_expensive, plan_tasks
 from blend.ensemble.tasks import FitData, task_function
@@ -125,7 +126,7 @@ class _Blend:
 # --------------------------------------------------------------------------------- the blender
 
 
-class _BaseBlend(_BaseComposition):
+class _BaseBlend(ExplainMixin, _BaseComposition):
     """Shared machinery of :class:`BlendRegressor` and :class:`BlendClassifier`."""
 
     _classification = False
