@@ -69,6 +69,10 @@ def _section(name: str, quick: bool, state: dict) -> list[dict]:
         return bs.streaming_memory(cfg["n"], cfg["factor"], cfg["epochs"])
     if name == "architecture":
         return bs.architecture(cfg["n"], cfg["epochs"])
+    if name == "budget":  # time_limit: fit seconds and quality (bench/bench_budget.py)
+        from bench.bench_budget import budget_rows
+
+        return budget_rows(quick)
     raise ValueError(f"unknown section {name!r}; choose from {bs.SECTIONS}")
 
 
@@ -193,7 +197,8 @@ def run_sections(sections, quick: bool, write: bool = True) -> list[dict]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small data, minutes")
-    parser.add_argument("--only", nargs="+", choices=bs.SECTIONS, default=list(bs.SECTIONS))
+    sections = [*bs.SECTIONS, "budget"]
+    parser.add_argument("--only", nargs="+", choices=sections, default=sections)
     parser.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS.md")
     args = parser.parse_args(argv)
     run_sections(args.only, quick=args.quick, write=not args.no_write)

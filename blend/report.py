@@ -406,6 +406,10 @@ def write_report(
         written["predicted_vs_true"] = plot_predicted_vs_true(
             y_true, y_pred, folder / "predicted_vs_true.png", title="Held-out predictions"
         )
+    if getattr(model, "budget_", None) is not None:  # time_limit / presets and decisions
+        path = folder / "budget.json"
+        path.write_text(json.dumps(_jsonable(dict(model.budget_)), indent=2))
+        written["budget"] = path
     if metrics is not None:
         path = folder / "metrics.json"
         path.write_text(json.dumps(_jsonable(dict(metrics)), indent=2))

@@ -154,6 +154,8 @@ class _BaseBlend(ExplainMixin, _BaseComposition):
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
         "on_error": [StrOptions({"warn", "raise", "ignore"})],
+        "time_limit": [Interval(Real, 0, None, closed="neither"), None],
+        "presets": [StrOptions({"fast", "default", "best"}), None],
         "calibrate": [StrOptions({"auto"}), "boolean"],
         "random_state": ["random_state"],
     }
@@ -181,6 +183,8 @@ class _BaseBlend(ExplainMixin, _BaseComposition):
         n_jobs: int | None = None,
         verbose: int = 0,
         on_error: str = "warn",
+        time_limit: float | None = None,
+        presets: str | None = None,
         calibrate: str | bool = "auto",
         random_state=None,
     ):
@@ -204,6 +208,8 @@ class _BaseBlend(ExplainMixin, _BaseComposition):
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.on_error = on_error
+        self.time_limit = time_limit
+        self.presets = presets
         self.calibrate = calibrate
         self.random_state = random_state
 
@@ -231,7 +237,16 @@ class _BaseBlend(ExplainMixin, _BaseComposition):
             from blend.members.defaults import default_members
 
             task = "classification" if self._classification else "regression"
-            members = default_members(X, y, task=task, roles=None, random_state=self.random_state)
+            if self.presets in (None, "default"):
+                members = default_members(
+                    X, y, task=task, roles=None, random_state=self.random_state
+                )
+            else:
+                from blend.ensemble.presets import preset_members
+
+                members = preset_members(
+                    self.presets, X, y, task=task, roles=None, random_state=self.random_state
+                )
         members = list(members)
         if not members:
             raise ValueError("members is empty; pass a list of (name, estimator) pairs or None.")
@@ -277,12 +292,59 @@ class _BaseBlend(ExplainMixin, _BaseComposition):
     # -- fit -------------------------------------------------------------------------------
     def _fit(self, X, y_members, y_weights, groups):
         """Plan the member x fold tasks, run them, assemble the OOF matrix, weight, finish."""
+        if self.time_limit is not None or self.presets not in (None, "default"):
+            return self._fit_budgeted(X, y_members, y_weights, groups)
+        return self._fit_members(X, y_members, y_weights, groups, None)
+
+    def _fit_budgeted(self, X, y_members, y_weights, groups):
+        """``_fit`` under a preset (:mod:`blend.ensemble.presets`) and/or a time limit
+        (:mod:`blend.ensemble.budget`). The parameters a preset sets are set for the fit
+        only, then restored: ``get_params`` returns what the user passed."""
+        import time
+
+        from blend.ensemble.budget import TimeBudget
+        from blend.ensemble.presets import preset_settings
+
+        start = time.perf_counter()
+        budget = None
+        if self.time_limit is not None:
+            budget = TimeBudget(float(self.time_limit), start, self.n_jobs, self.verbose)
+        overrides = preset_settings(self, len(y_members))
+        given = {k: getattr(self, k) for k in overrides}
+        try:
+            self.set_params(**overrides)
+            self._fit_members(X, y_members, y_weights, groups, budget)
+        finally:
+            self.set_params(**given)
+        self.budget_ = {
+            "presets": self.presets or "default",
+            "preset_settings": dict(overrides),
+            "time_limit": None,
+            "elapsed_seconds": round(time.perf_counter() - start, 3),
+        }
+        if budget is not None:
+            self.budget_.update(budget.summary())
+            self.leaderboard_ = budget.annotate(self.leaderboard_)
+        return self
+
+    def _fit_members(self, X, y_members, y_weights, groups, budget):
+        """``_fit``'s stages; ``budget`` (a :class:`~blend.ensemble.budget.TimeBudget` or
+        None) measures the members, keeps those that fit and guards the deadline."""
         members = self._resolve_members(X, y_members)
-        names = [name for name, _ in members]
         splits = self._splits(X, y_members, groups)
-        plan = self._plan(X, members, splits)
         scheduler = self._scheduler(X, y_members)
-        results = scheduler.run(list(plan.tasks), "out-of-fold")
+        if budget is not None:
+            members = budget.select(
+                members, scheduler.data, splits, lambda kept: self._plan(X, kept, splits)
+            )
+        names = [name for name, _ in members]
+        plan = self._plan(X, members, splits)
+        if budget is None:
+            results = scheduler.run(list(plan.tasks), "out-of-fold")
+        else:
+            plan = budget.schedule(plan)
+            scheduler.budget = budget
+            results = budget.run(scheduler, plan)
         oof = assemble_oof(names, results, splits, len(y_members), self._n_outputs)
         self._report_failures(oof.errors)
         blend = self._learn_blend(X, y_weights, oof, plan, names)
@@ -359,6 +421,8 @@ class _BaseBlend(ExplainMixin, _BaseComposition):
         ran = scheduler.run(pending, "refit")
         fitted, errors = collect_final_fits(refit, oof.final_fits, ran, oof.stats)
         models.update(fitted)
+        if scheduler.budget is not None:  # refits out of time: their fold models instead
+            errors = scheduler.budget.fold_fallback(models, errors, plan, oof.stats, n_classes)
         log = [res.log_row("refit") for res in ran]
         return models, {**oof.errors, **errors}, log
 
@@ -425,6 +489,8 @@ class _BaseBlend(ExplainMixin, _BaseComposition):
     def _report_failures(self, errors: dict) -> None:
         if errors and self.on_error == "warn":
             for name, why in errors.items():
+                if "skipped: " in why:  # a time limit's decision (leaderboard_, budget_)
+                    continue
                 warnings.warn(
                     f"Member {name!r} failed and was dropped from the blend: {why}",
                     UserWarning,
@@ -722,6 +788,15 @@ class BlendRegressor(IntervalMixin, RegressorMixin, _BaseBlend):
         ``predict_proba``, fit on the OOF probabilities. "auto" keeps it only when it lowers
         the cross-validated log loss on the OOF rows (else ``temperature_ = 1``); True always
         fits it; False never.
+    time_limit : float or None, default=None
+        Seconds the fit may take (:mod:`blend.ensemble.budget`): members are timed on a
+        subsample and kept cheapest-first; those that do not fit are shrunk (no refit, fewer
+        epochs or trees, holdout) or skipped, and tasks that would end past the deadline are
+        not started. Decisions are in ``leaderboard_`` and ``budget_``; the cheapest member
+        always stays. None: no budget (the fit never looks at the clock).
+    presets : {"fast", "default", "best"} or None, default=None
+        Named settings (:data:`blend.ensemble.presets.PRESETS`): the default members with or
+        without deep members, and blend parameters left at their default. None is "default".
     random_state : int, RandomState or None
         Seeds the folds (int ``cv``), the default members and bagged selection.
 
@@ -746,6 +821,9 @@ class BlendRegressor(IntervalMixin, RegressorMixin, _BaseBlend):
         seconds, whether it came from the cache, and its error.
     final_estimator_ : estimator or None
         The fitted stacker for ``method="stacking"``.
+    budget_ : dict
+        Only with ``time_limit`` or ``presets``: the preset and the settings it set, the
+        limit, elapsed and measuring seconds, and every member's budget decision.
     calibration_scores_ : dict or None
         Sorted conformal scores of the OOF rows (``oof_rows_``): "absolute" and "normalized",
         each ``(n_rows, n_outputs)``; ``predict_interval`` takes their quantile for any

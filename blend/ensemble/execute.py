@@ -59,6 +59,8 @@ class Scheduler:
         self.n_jobs = n_jobs
         self.on_error = on_error
         self.verbose = verbose
+        # a TimeBudget (blend.ensemble.budget) under time_limit: tasks past its deadline skip
+        self.budget = None
 
     def run(self, tasks: list[Task], stage: str) -> list[TaskResult]:
         """Results of ``tasks``, in their order; ``stage`` labels the progress lines."""
@@ -66,6 +68,15 @@ class Scheduler:
             return []
         start = time.perf_counter()
         calls = [delayed(run_task)(self.func, t, self.data, self.on_error) for t in tasks]
+        if self.budget is not None:
+            from blend.ensemble.budget import run_before_deadline
+
+            calls = [
+                delayed(run_before_deadline)(
+                    self.budget.guard(t), self.func, t, self.data, self.on_error
+                )
+                for t in tasks
+            ]
         results: list[TaskResult] = []
         try:
             with warnings.catch_warnings():

@@ -1,0 +1,162 @@
+"""Time budget (``time_limit``) and presets of the blenders: blend.ensemble.budget, .presets."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_regression
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.linear_model import Ridge
+
+from blend import BlendClassifier, BlendRegressor
+from blend.ensemble.budget import SKIPPED, TimeBudget, run_before_deadline
+from blend.ensemble.presets import PRESETS, describe_presets, preset_members, preset_settings
+from blend.ensemble.tasks import FitData, Task
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_regression(400, 5, noise=1.0, random_state=0)
+    return pd.DataFrame(X, columns=[f"c{i}" for i in range(5)]), y
+
+
+def _members():
+    return [
+        ("ridge", Ridge()),
+        ("forest", RandomForestRegressor(n_estimators=30, random_state=0)),
+    ]
+
+
+def test_no_limit_is_todays_path(data):
+    X, y = data
+    blend = BlendRegressor(_members(), random_state=0).fit(X, y)
+    assert not hasattr(blend, "budget_")
+
+
+def test_generous_limit_changes_nothing(data):
+    X, y = data
+    plain = BlendRegressor(_members(), random_state=0).fit(X, y)
+    timed = BlendRegressor(_members(), random_state=0, time_limit=600).fit(X, y)
+    np.testing.assert_array_equal(plain.predict(X), timed.predict(X))
+    assert timed.budget_["time_limit"] == 600.0
+    assert timed.budget_["decisions"] == {}
+    assert set(timed.leaderboard_["status"]) == {"kept"}
+
+
+def test_tiny_limit_keeps_the_cheapest_member_and_says_so(data):
+    X, y = data
+    with pytest.warns(UserWarning, match="too small for any member"):
+        blend = BlendRegressor(_members(), random_state=0, time_limit=1e-3).fit(X, y)
+    assert blend.predict(X[:3]).shape == (3,)
+    board = blend.leaderboard_.set_index("member")
+    assert board.loc["forest", "status"] == SKIPPED
+    assert "s budget" in board.loc["forest", "why"]
+    assert [name for name, _ in blend.members_] == ["ridge"]
+    assert "ridge" in blend.budget_["decisions"]
+
+
+def test_classifier_under_a_small_limit(data):
+    X, y = data
+    from sklearn.linear_model import LogisticRegression
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        clf = BlendClassifier(
+            [("lr", LogisticRegression()), ("forest", RandomForestRegressor())],
+            time_limit=1e-3,
+            random_state=0,
+        ).fit(X, y > 0)
+    assert clf.predict_proba(X[:2]).shape == (2, 2)
+
+
+@pytest.mark.parametrize("limit", [-1, 0, "60", [5]])
+def test_bad_limits_raise(data, limit):
+    X, y = data
+    with pytest.raises(ValueError, match="time_limit"):
+        BlendRegressor(_members(), time_limit=limit).fit(X, y)
+
+
+def test_unknown_preset_raises(data):
+    X, y = data
+    with pytest.raises(ValueError, match="presets"):
+        BlendRegressor(_members(), presets="turbo").fit(X, y)
+
+
+def test_preset_sets_defaults_only_and_restores_them(data):
+    X, y = data
+    fast = BlendRegressor(_members(), presets="fast", random_state=0).fit(X, y)
+    assert len(fast.splits_) == 3  # fast: cv=3
+    assert fast.get_params()["cv"] == 5  # the parameter the user gave is restored
+    assert fast.budget_["presets"] == "fast"
+    assert fast.budget_["preset_settings"] == {"cv": 3}
+    own = BlendRegressor(_members(), presets="fast", cv=4, random_state=0).fit(X, y)
+    assert len(own.splits_) == 4
+
+
+def test_preset_settings_from_the_table():
+    best = BlendRegressor(presets="best")
+    assert preset_settings(best, 100) == {"n_bags": 5}
+    assert preset_settings(best, 10_000) == {
+        "n_bags": 5,
+        "expensive_refit": True,
+        "expensive_folds": 2,
+    }
+    assert preset_settings(BlendRegressor(), 10_000) == {}
+    table = describe_presets()
+    assert all(f"`{name}`" in table for name in PRESETS)
+
+
+def test_fast_preset_has_no_deep_members():
+    from blend.datasets import make_clothing
+
+    X, y, _ = make_clothing(600, random_state=0)
+    fast = [name for name, _ in preset_members("fast", X, y, task="regression")]
+    default = [name for name, _ in preset_members("default", X, y, task="regression")]
+    assert "wide_deep" in default and "wide_deep" not in fast
+    assert fast == [name for name in default if name != "wide_deep"]
+
+
+def test_task_past_the_deadline_is_skipped(data):
+    X, y = data
+    task = Task("ridge", Ridge(), 0, np.arange(300), np.arange(300, 400), keep_model=False)
+    fit_data = FitData(X, y, False, 1)
+    from blend.ensemble.tasks import fit_predict
+
+    res = run_before_deadline((0.0, 1.0), fit_predict, task, fit_data, "warn")
+    assert res.error.startswith(SKIPPED)
+    assert run_before_deadline(None, fit_predict, task, fit_data, "warn").ok
+
+
+def test_budget_summary_is_plain():
+    budget = TimeBudget(10.0, 0.0)
+    summary = budget.summary()
+    assert summary["time_limit"] == 10.0 and summary["decisions"] == {}
+
+
+def test_budget_survives_save_and_load(data, tmp_path):
+    import blend
+
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        model = BlendRegressor(_members(), time_limit=1e-3, presets="fast", random_state=0)
+        model.fit(X, y)
+    path = tmp_path / "m.blend"
+    blend.save(model, path)
+    loaded = blend.load(path)
+    assert loaded.budget_ == model.budget_
+    assert (loaded.time_limit, loaded.presets) == (1e-3, "fast")
+    np.testing.assert_allclose(loaded.predict(X[:5]), model.predict(X[:5]))
+
+
+def test_report_writes_the_budget(data, tmp_path):
+    from blend.report import write_report
+
+    X, y = data
+    model = BlendRegressor(_members(), time_limit=600, random_state=0).fit(X, y)
+    written = write_report(model, tmp_path)
+    assert "budget" in written
+    assert '"time_limit": 600.0' in written["budget"].read_text()
