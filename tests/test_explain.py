@@ -73,6 +73,17 @@ def test_additive_for_tree_and_linear_members(regression):
     assert parts["baseline"].nunique() == 1  # one baseline for every row
 
 
+def test_saabas_paths_are_additive_too(regression):
+    model, X, _ = regression
+    parts = model.explain(X.iloc[:50], trees="saabas")
+    assert parts.attrs["methods"]["xgb"] == "Saabas paths (XGBoost)"
+    np.testing.assert_allclose(
+        _contributions(parts).sum(axis=1), model.predict(X.iloc[:50]), rtol=1e-6, atol=1e-6
+    )
+    with pytest.raises(ValueError, match="trees must be"):
+        model.explain(X.iloc[:5], trees="exact")
+
+
 def test_planted_effect_ranks_first_and_noise_last(regression):
     model, X, _ = regression
     importance = model.explain(X)[COLUMNS].abs().mean()
