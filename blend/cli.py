@@ -652,7 +652,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     model_path = Path(args.model)
     model = _load_model(args.model)
     folder = Path(args.output) if args.output else model_path.parent
-    y_true = y_pred = None
+    y_true = y_pred = rows = None
     if args.data:
         if not args.target:
             raise UsageError("--data needs --target (the column holding the true values).")
@@ -660,7 +660,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         if args.target not in frame.columns:
             raise UsageError(f"--target {args.target!r} is not a column of {args.data}.")
         y_true = frame[args.target]
-        y_pred = model.predict(frame.drop(columns=[args.target]))
+        rows = frame.drop(columns=[args.target])
+        y_pred = model.predict(rows)
     elif (model_path.parent / "holdout_predictions.csv").is_file():
         held = pd.read_csv(model_path.parent / "holdout_predictions.csv")
         y_true, y_pred = held["y_true"], held["y_pred"]
@@ -670,10 +671,38 @@ def cmd_report(args: argparse.Namespace) -> int:
         folder,
         y_true=None if classification else y_true,
         y_pred=None if classification else y_pred,
+        X=rows,
     )
     print(format_leaderboard(model.leaderboard_))
     for kind, path in written.items():
         _log(f"{kind}: {path}", args.quiet)
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """``blend explain MODEL DATA -o contributions.csv``: one row of contributions per row."""
+    data_path = Path(args.data)
+    if not data_path.is_file():
+        raise UsageError(f"no data file at {str(data_path)!r}.")
+    model = _load_model(args.model)
+    if not hasattr(model, "explain"):
+        raise UsageError(f"{type(model).__name__} cannot explain; it needs a saved blend.")
+    frame = read_table(data_path)
+    output = Path(args.output)
+    if output.parent and not output.parent.exists():
+        raise UsageError(f"the folder of {str(output)!r} does not exist.")
+    target = args.target
+    if target is not None and hasattr(model, "classes_"):
+        labels = {str(c): c for c in model.classes_}
+        if target not in labels:
+            raise UsageError(f"--target {target!r} is not a class; classes: {list(labels)}.")
+        target = labels[target]
+    try:
+        parts = model.explain(frame, target=target, trees=args.trees)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    parts.to_csv(output, index=False)
+    _log(f"blend explain: {len(parts)} rows of contributions written to {output}", args.quiet)
     return EXIT_OK
 
 
@@ -756,6 +785,29 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--target", help="the target column of --data")
     report.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     report.set_defaults(func=cmd_report)
+
+    explain = sub.add_parser(
+        "explain",
+        help="per-row contributions of each input column",
+        description="Write, for each row of DATA, the baseline, each input column's "
+        "contribution, the unattributed gap and the prediction (baseline + contributions + "
+        "gap = prediction; classifiers: the probability of one class).",
+        epilog=EPILOG,
+    )
+    explain.add_argument("model", help="a saved blend model file (weighted, not stacking)")
+    explain.add_argument("data", help="CSV or parquet file with the training columns")
+    explain.add_argument("-o", "--output", required=True, help="CSV file to write")
+    explain.add_argument(
+        "--target", help="classifier: the class explained (default: positive / predicted)"
+    )
+    explain.add_argument(
+        "--trees",
+        choices=("shap", "saabas"),
+        default="shap",
+        help="boosters: exact TreeSHAP (default) or the faster Saabas paths",
+    )
+    explain.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    explain.set_defaults(func=cmd_explain)
     return parser
 
 

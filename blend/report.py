@@ -352,6 +352,7 @@ def write_report(
     y_true: Any = None,
     y_pred: Any = None,
     metrics: Mapping[str, Any] | None = None,
+    X: Any = None,
 ) -> dict[str, Path]:
     """Write a fitted blend's report files into ``folder``.
 
@@ -370,6 +371,13 @@ def write_report(
         Held-out targets and predictions for the scatter plot.
     metrics : mapping, optional
         JSON-serializable metrics.
+    X : DataFrame, optional
+        Rows to explain (at most 1,000): ``contributions.csv``, ``importance.png`` (mean
+        |contribution| per column) and ``waterfall.png`` (the first row), see
+        :mod:`blend.report_html`. Stacking blends are not explained.
+
+    Every report ends with ``report.html``: all tables and plots in one offline file, each
+    with a line saying how to read it.
 
     Returns
     -------
@@ -414,4 +422,9 @@ def write_report(
         path = folder / "metrics.json"
         path.write_text(json.dumps(_jsonable(dict(metrics)), indent=2))
         written["metrics"] = path
+    from blend.report_html import explanation_plots, write_html
+
+    if X is not None:
+        written.update(explanation_plots(model, X, folder))
+    written["html"] = write_html(model, folder, written)
     return written

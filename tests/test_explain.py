@@ -202,3 +202,36 @@ def test_explanations_survive_save_and_load(regression, tmp_path):
     subprocess.run([sys.executable, "-c", script], check=True, timeout=300)
     fresh = np.load(tmp_path / "out.npy")
     np.testing.assert_array_equal(fresh, model.explain(X.iloc[:30]).to_numpy(dtype=float))
+
+
+def test_report_has_importance_waterfall_and_offline_html(regression, tmp_path):
+    from blend.report import write_report
+
+    model, X, _ = regression
+    written = write_report(model, tmp_path, X=X.iloc[:100])
+    for kind in ("importance", "waterfall", "contributions", "html"):
+        assert written[kind].is_file()
+    page = written["html"].read_text()
+    assert page.count("data:image/png;base64,") >= 4
+    assert "http" not in page and "<table" in page
+    for title in ("Leaderboard", "Weights", "Importance", "One prediction explained"):
+        assert f"<h2>{title}</h2>" in page
+    assert len(pd.read_csv(written["contributions"])) == 100
+
+
+def test_cli_explain_writes_contributions(regression, tmp_path):
+    from blend.cli import main
+
+    model, X, _ = regression
+    blend.save(model, tmp_path / "model.blend")
+    X.iloc[:25].to_csv(tmp_path / "rows.csv", index=False)
+    out = tmp_path / "contributions.csv"
+    code = main(["explain", str(tmp_path / "model.blend"), str(tmp_path / "rows.csv"),
+                 "-o", str(out), "-q"])  # fmt: skip
+    assert code == 0
+    written = pd.read_csv(out)
+    assert list(written.columns) == ["baseline", *COLUMNS, "gap", "prediction"]
+    np.testing.assert_allclose(written["prediction"], model.predict(X.iloc[:25]), rtol=1e-9)
+    missing = tmp_path / "missing.csv"
+    X.iloc[:5].drop(columns=["mid"]).to_csv(missing, index=False)
+    assert main(["explain", str(tmp_path / "model.blend"), str(missing), "-o", str(out)]) == 2
