@@ -376,8 +376,8 @@ def write_report(
         |contribution| per column) and ``waterfall.png`` (the first row), see
         :mod:`blend.report_html`. Stacking blends are not explained.
 
-    Every report ends with ``report.html``: all tables and plots in one offline file, each
-    with a line saying how to read it.
+    A fitted blend's report ends with ``report.html``: all tables and plots in one offline
+    file, each with a line saying how to read it.
 
     Returns
     -------
@@ -426,5 +426,6 @@ def write_report(
 
     if X is not None:
         written.update(explanation_plots(model, X, folder))
-    written["html"] = write_html(model, folder, written)
+    if hasattr(model, "weights_"):  # a fitted blend (not a bare summary of one)
+        written["html"] = write_html(model, folder, written)
     return written
