@@ -3,7 +3,7 @@
 Usage::
 
     blend train CONFIG.toml [--output FOLDER] [-v]
-    blend predict MODEL DATA.csv -o predictions.csv [--proba]
+    blend predict MODEL DATA.csv -o predictions.csv [--proba] [--interval 0.9 | --set 0.9]
     blend report MODEL [--output FOLDER] [--data DATA.csv --target COLUMN]
 
 Exit codes: 0 success, 2 usage or configuration error (the message names the key and its line),
@@ -636,12 +636,39 @@ def cmd_predict(args: argparse.Namespace) -> int:
         out.insert(0, "prediction", model.classes_[proba.argmax(axis=1)])
     else:
         out = pd.DataFrame({"prediction": model.predict(frame)})
+    _add_uncertainty(args, model, frame, out)
     output = Path(args.output)
     if output.parent and not output.parent.exists():
         raise UsageError(f"the folder of {str(output)!r} does not exist.")
     out.to_csv(output, index=False)
     _log(f"blend predict: {len(out)} predictions written to {output}", args.quiet)
     return EXIT_OK
+
+
+def _add_uncertainty(args: argparse.Namespace, model, frame, out) -> None:
+    """``--interval``: ``lower``/``upper`` columns; ``--set``: the classes of the set, joined
+    by ``|`` (see :mod:`blend.ensemble.uncertainty`)."""
+    from blend.ensemble.uncertainty import check_coverage
+
+    for option in ("interval", "set"):
+        if getattr(args, option) is not None:
+            try:
+                check_coverage(getattr(args, option))
+            except ValueError as err:
+                raise UsageError(f"--{option}: {err}") from None
+    if args.interval is not None:
+        if not hasattr(model, "predict_interval"):
+            raise UsageError("--interval needs a regressor; use --set for a classifier.")
+        lower, upper = model.predict_interval(frame, args.interval)
+        if lower.ndim != 1:
+            raise UsageError("--interval supports single-output regressors only.")
+        out["lower"], out["upper"] = lower, upper
+    if args.set is not None:
+        if not hasattr(model, "predict_set"):
+            raise UsageError("--set needs a classifier; use --interval for a regressor.")
+        sets = model.predict_set(frame, args.set)
+        classes = [str(c) for c in model.classes_]
+        out["set"] = ["|".join(c for c, keep in zip(classes, row) if keep) for row in sets]
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -768,6 +795,18 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("data", help="CSV or parquet file with the training columns")
     predict.add_argument("-o", "--output", required=True, help="CSV file to write")
     predict.add_argument("--proba", action="store_true", help="add class probabilities")
+    predict.add_argument(
+        "--interval",
+        type=float,
+        metavar="COVERAGE",
+        help="regressor: add lower/upper columns of the conformal interval, e.g. 0.9",
+    )
+    predict.add_argument(
+        "--set",
+        type=float,
+        metavar="COVERAGE",
+        help="classifier: add the conformal prediction set (classes joined by |), e.g. 0.9",
+    )
     predict.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     predict.set_defaults(func=cmd_predict)
 

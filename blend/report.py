@@ -24,6 +24,7 @@ __all__ = [
     "plot_ablation",
     "plot_decomposition",
     "plot_error_correlation",
+    "plot_interval_width",
     "plot_predicted_vs_true",
     "write_report",
 ]
@@ -331,6 +332,101 @@ def plot_ablation(
     return _save(fig, path)
 
 
+def plot_interval_width(
+    disagreement: Any,
+    width: Any,
+    path: str | Path,
+    *,
+    absolute_width: float | None = None,
+    abs_error: Any = None,
+    coverage: float = 0.9,
+    title: str = "Interval width against member disagreement",
+    max_points: int = 5000,
+    random_state: int = 0,
+) -> Path:
+    """Scatter of each row's interval width against the members' disagreement on it.
+
+    Parameters
+    ----------
+    disagreement : array-like of shape (n_rows,)
+        The members' weighted spread around the blend on each row.
+    width : array-like of shape (n_rows,)
+        The normalized interval's width on each row.
+    path : str or Path
+        The file to write.
+    absolute_width : float, optional
+        The absolute interval's width (the same on every row), drawn as a horizontal line.
+    abs_error : array-like of shape (n_rows,), optional
+        Twice the absolute error of each row, drawn as grey points (an interval covers a row
+        where its width is above its point).
+    coverage : float, default=0.9
+        For the labels.
+    title : str
+        Plot title.
+    max_points : int, default=5000
+        Larger inputs are subsampled for drawing.
+    random_state : int, default=0
+        Seed of the subsample.
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> out = os.path.join(tempfile.mkdtemp(), "w.png")
+    >>> plot_interval_width([0.1, 0.5, 1.0], [1.0, 2.0, 3.0], out, absolute_width=2.0).suffix
+    '.png'
+    """
+    s = np.asarray(disagreement, dtype=float).ravel()
+    w = np.asarray(width, dtype=float).ravel()
+    if s.shape != w.shape or s.size == 0:
+        raise ValueError(
+            f"disagreement and width must have the same non-zero length; got {s.size} and {w.size}."
+        )
+    idx = np.arange(s.size)
+    if s.size > max_points:
+        idx = np.random.default_rng(random_state).choice(s.size, max_points, replace=False)
+    fig = _figure(6.0, 4.5)
+    ax = fig.add_subplot()
+    pct = f"{coverage:.0%}"
+    if abs_error is not None:
+        e = np.asarray(abs_error, dtype=float).ravel()
+        ax.scatter(s[idx], e[idx], s=6, alpha=0.3, color="grey", edgecolors="none",
+                   label="2 x |out-of-fold error|")  # fmt: skip
+    ax.scatter(s[idx], w[idx], s=8, alpha=0.6, edgecolors="none", label=f"normalized {pct}")
+    if absolute_width is not None:
+        ax.axhline(absolute_width, color="black", linestyle="--", linewidth=1,
+                   label=f"absolute {pct}")  # fmt: skip
+    ax.set_xlabel("member disagreement (weighted std around the blend)")
+    ax.set_ylabel("interval width")
+    ax.set_title(f"{title}\nmean normalized width {np.mean(w):.4g}", fontsize=10)
+    ax.legend(loc="upper left")
+    return _save(fig, path)
+
+
+def _interval_width_plot(model: Any, path: Path, coverage: float = 0.9) -> Path:
+    """The 90% intervals of a BlendRegressor on its calibration (out-of-fold) rows."""
+    from blend.ensemble.uncertainty import conformal_quantile
+
+    sigma = np.asarray(model.calibration_disagreement_, dtype=float)[:, 0]
+    floor = float(np.asarray(model.disagreement_floor_)[0])
+    scores = model.calibration_scores_
+    q_norm = float(np.atleast_1d(conformal_quantile(scores["normalized"], coverage))[0])
+    q_abs = float(np.atleast_1d(conformal_quantile(scores["absolute"], coverage))[0])
+    error = 2 * np.abs(np.asarray(model.calibration_residuals_, dtype=float)[:, 0])
+    return plot_interval_width(
+        sigma,
+        2 * q_norm * (sigma + floor),
+        path,
+        absolute_width=2 * q_abs,
+        abs_error=error,
+        coverage=coverage,
+        title=f"Out-of-fold {coverage:.0%} intervals ({len(sigma)} rows)",
+    )
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -358,7 +454,9 @@ def write_report(
 
     Writes ``leaderboard.csv``, ``error_correlation.png``, the decomposition bar chart
     (``ambiguity.png`` for regression, ``cross_entropy.png`` for classification), and, when
-    ``y_true`` and ``y_pred`` are given for a regression, ``predicted_vs_true.png``. When
+    ``y_true`` and ``y_pred`` are given for a regression, ``predicted_vs_true.png``; for a
+    regression with prediction intervals, ``interval_width.png`` (:func:`plot_interval_width`
+    on the out-of-fold rows). When
     ``metrics`` is given it is written to ``metrics.json``.
 
     Parameters
@@ -414,6 +512,8 @@ def write_report(
         written["predicted_vs_true"] = plot_predicted_vs_true(
             y_true, y_pred, folder / "predicted_vs_true.png", title="Held-out predictions"
         )
+    if getattr(model, "calibration_disagreement_", None) is not None:  # prediction intervals
+        written["interval_width"] = _interval_width_plot(model, folder / "interval_width.png")
     if getattr(model, "budget_", None) is not None:  # time_limit / presets and decisions
         path = folder / "budget.json"
         path.write_text(json.dumps(_jsonable(dict(model.budget_)), indent=2))

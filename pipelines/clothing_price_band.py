@@ -32,6 +32,16 @@ from blend.datasets import make_clothing
 BANDS = ["budget", "mid", "premium"]
 
 
+def _set_metrics(model, X_te, y_te, coverage: float = 0.9) -> dict:
+    """Held-out coverage and mean size of the conformal prediction sets."""
+    sets = model.predict_set(X_te, coverage)
+    idx = np.searchsorted(model.classes_, np.asarray(y_te))
+    return {
+        "set_90_coverage": float(np.mean(sets[np.arange(len(idx)), idx])),
+        "set_90_mean_size": float(np.mean(sets.sum(axis=1))),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n-samples", type=int, default=None, help="listings (default 6000)")
@@ -76,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         "member_test_scores": member_scores,
         "weights": model.weights_,
         "fit_seconds": fit_seconds,
+        "temperature": model.temperature_,
+        **_set_metrics(model, X_te, y_te),
     }
     print("\nheld-out scores:")
     for name, score in member_scores.items():

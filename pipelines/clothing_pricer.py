@@ -26,6 +26,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from _common import finish, fit_blend, rmse, shrink_for_quick_run, split
 
@@ -80,6 +81,17 @@ def modality_ablation(X_tr, y_tr, X_te, y_te, roles, seed: int, max_trees=None) 
     return pd.Series(scores, name="rmse")
 
 
+def _interval_metrics(model, X_te, y_te, coverage: float = 0.9) -> dict:
+    """Held-out coverage and mean width of the conformal intervals (both scores)."""
+    y = np.asarray(y_te, dtype=float)
+    out = {}
+    for method in ("absolute", "normalized"):
+        lower, upper = model.predict_interval(X_te, coverage, method=method)
+        out[f"interval_{method}_90_coverage"] = float(np.mean((y >= lower) & (y <= upper)))
+        out[f"interval_{method}_90_mean_width"] = float(np.mean(upper - lower))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
@@ -127,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         "member_test_rmse": member_rmse,
         "weights": model.weights_,
         "fit_seconds": fit_seconds,
+        **_interval_metrics(model, X_te, y_te),
     }
     if not args.no_ablation:
         print("\nmodality ablation (XGBoost on each subset, held-out RMSE):", flush=True)

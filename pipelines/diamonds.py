@@ -18,11 +18,23 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
 from _common import finish, fit_blend, rmse, shrink_for_quick_run, split
 
 import blend
 from blend.console import setup_console
 from blend.datasets import load_diamonds
+
+
+def _interval_metrics(model, X_te, y_te, coverage: float = 0.9) -> dict:
+    """Held-out coverage and mean width of the conformal intervals (both scores)."""
+    y = np.asarray(y_te, dtype=float)
+    out = {}
+    for method in ("absolute", "normalized"):
+        lower, upper = model.predict_interval(X_te, coverage, method=method)
+        out[f"interval_{method}_90_coverage"] = float(np.mean((y >= lower) & (y <= upper)))
+        out[f"interval_{method}_90_mean_width"] = float(np.mean(upper - lower))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         "member_test_rmse": member_rmse,
         "weights": model.weights_,
         "fit_seconds": fit_seconds,
+        **_interval_metrics(model, X_te, y_te),
     }
     print("\nheld-out RMSE on log price:")
     for name, score in sorted(member_rmse.items(), key=lambda kv: kv[1]):

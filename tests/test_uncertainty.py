@@ -44,7 +44,7 @@ def clf_fit():
     X = pd.DataFrame(rng.normal(size=(900, 4)), columns=list("abcd"))
     logit = 2 * X.a - X.b + rng.normal(size=900)
     y = np.where(logit > 1, "hi", np.where(logit < -1, "lo", "mid"))
-    members = [("lr", LogisticRegression()), ("tree", DecisionTreeClassifier(max_depth=6))]
+    members = [("lr", LogisticRegression()), ("tree", DecisionTreeClassifier(max_depth=6, random_state=0))]
     model = BlendClassifier(members, method="nnls", cv=4, random_state=0)
     return model.fit(X.iloc[:600], y[:600]), X.iloc[600:], y[600:]
 
@@ -261,3 +261,41 @@ def test_intervals_and_sets_survive_save_load_in_a_fresh_process(reg_fit, clf_fi
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().endswith("ok")
+
+
+# --------------------------------------------------------------------------- report and CLI
+
+
+def test_report_writes_the_interval_width_plot(reg_fit, tmp_path):
+    from blend.report import write_report
+
+    model, _, _ = reg_fit
+    written = write_report(model, tmp_path)
+    assert written["interval_width"].name == "interval_width.png"
+    assert written["interval_width"].stat().st_size > 1000
+
+
+def test_cli_predict_interval_and_set(reg_fit, clf_fit, tmp_path):
+    from blend.cli import main
+
+    reg, X_reg, _ = reg_fit
+    clf, X_clf, _ = clf_fit
+    blend.save(reg, tmp_path / "reg.blend")
+    blend.save(clf, tmp_path / "clf.blend")
+    X_reg.to_csv(tmp_path / "xr.csv", index=False)
+    X_clf.to_csv(tmp_path / "xc.csv", index=False)
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(tmp_path / "reg.blend"), str(tmp_path / "xr.csv"),
+                 "-o", str(out), "--interval", "0.9", "-q"]) == 0  # fmt: skip
+    frame = pd.read_csv(out)
+    lower, upper = reg.predict_interval(X_reg, 0.9)
+    np.testing.assert_allclose(frame["lower"], lower)
+    np.testing.assert_allclose(frame["upper"], upper)
+    assert main(["predict", str(tmp_path / "clf.blend"), str(tmp_path / "xc.csv"),
+                 "-o", str(out), "--set", "0.9", "-q"]) == 0  # fmt: skip
+    sets = clf.predict_set(X_clf, 0.9)
+    expected = ["|".join(str(c) for c, k in zip(clf.classes_, row) if k) for row in sets]
+    assert pd.read_csv(out, keep_default_na=False)["set"].tolist() == expected
+    bad = ["predict", str(tmp_path / "reg.blend"), str(tmp_path / "xr.csv"), "-o", str(out)]
+    assert main([*bad, "--interval", "90"]) == 2
+    assert main([*bad, "--set", "0.9"]) == 2
