@@ -44,7 +44,10 @@ def clf_fit():
     X = pd.DataFrame(rng.normal(size=(900, 4)), columns=list("abcd"))
     logit = 2 * X.a - X.b + rng.normal(size=900)
     y = np.where(logit > 1, "hi", np.where(logit < -1, "lo", "mid"))
-    members = [("lr", LogisticRegression()), ("tree", DecisionTreeClassifier(max_depth=6, random_state=0))]
+    members = [
+        ("lr", LogisticRegression()),
+        ("tree", DecisionTreeClassifier(max_depth=6, random_state=0)),
+    ]
     model = BlendClassifier(members, method="nnls", cv=4, random_state=0)
     return model.fit(X.iloc[:600], y[:600]), X.iloc[600:], y[600:]
 
