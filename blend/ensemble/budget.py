@@ -51,6 +51,8 @@ PROBE_ROWS = 1_000
 PLAN_SHARE = 0.8
 # A task is not started when it would end later than this share of the limit.
 DEADLINE_SHARE = 0.95
+# Measuring stops (the members not yet measured are skipped) after this share of the limit.
+PROBE_SHARE = 0.3
 # Boosters grow more trees on more rows before early stopping ends them.
 BOOSTER_MARGIN = 1.5
 # Deep members stop early; their expected epochs are at most this many times the patience.
@@ -75,6 +77,16 @@ def run_before_deadline(guard, func, task: Task, data: FitData, on_error: str) -
                 "after the deadline)",
             )
     return run_task(func, task, data, on_error)
+
+
+def _prior(estimator, expensive: bool) -> int:
+    """Measuring order before any measurement: linear models, other cheap members, deep."""
+    steps = getattr(estimator, "steps", None)
+    last = steps[-1][1] if steps else estimator
+    kind = type(last).__name__.lower()
+    if expensive:
+        return 2
+    return 0 if any(w in kind for w in ("linear", "ridge", "logistic", "lasso")) else 1
 
 
 def _param_keys(estimator, suffixes: tuple[str, ...]) -> list[str]:
@@ -200,10 +212,10 @@ class TimeBudget:
         self.n_rows = len(data.y)
         self.expensive = dict(full.expensive)
         ests: dict[str, Estimate | None] = {}
-        # cheap members are measured first: the cheapest must be among those measured
-        for name, est in sorted(members, key=lambda m: full.expensive[m[0]]):
+        # likely-cheap members are measured first: the cheapest must be among those measured
+        for name, est in sorted(members, key=lambda m: _prior(m[1], full.expensive[m[0]])):
             n_folds = sum(1 for t in full.tasks if t.member == name and not t.is_final_fit)
-            if ests and self.remaining() < (1 - PLAN_SHARE) * self.time_limit:
+            if ests and self.elapsed() > PROBE_SHARE * self.time_limit:
                 self.skipped[name] = (
                     f"{SKIPPED}: no time left to measure it in a {self.time_limit:g} s budget"
                 )
