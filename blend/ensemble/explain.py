@@ -421,7 +421,9 @@ def _exact_parts(model, preprocess, X, columns, trees: str):
 
     ``scale`` is ``"raw"`` (regression outputs, classifier log-odds/logits) or ``"proba"``.
     """
-    if hasattr(model, "wide_columns_") or (hasattr(model, "dense_") and hasattr(model, "wide_")):
+    from blend.members.linear import WideLinearClassifier, WideLinearRegressor
+
+    if isinstance(model, (WideLinearRegressor, WideLinearClassifier)):
         if preprocess is None:
             values, base = _wide_linear(model, X, columns)
             return values, base, "raw", "linear (coefficient x centred value)"
