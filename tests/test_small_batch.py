@@ -39,23 +39,41 @@ def test_classifier_probabilities_match(data):
     )
 
 
-def test_falls_back_to_the_estimator_where_the_fast_path_does_not_apply(data):
+def test_forests_validate_as_their_own_predict_and_never_use_their_pool(data, monkeypatch):
     X, y = data
     forest = RandomForestRegressor(n_estimators=5, random_state=0).fit(
         pd.DataFrame(X, columns=list("abcd")), y
     )
-    assert small_batch._forest_input(forest, X[:1], small_batch._REGRESSORS) is None  # no names
+    with pytest.warns(UserWarning, match="feature names"):  # the forest's own warning
+        np.testing.assert_array_equal(small_batch.predict(forest, X[:1]), forest.predict(X[:1]))
     frame = pd.DataFrame(X[:2], columns=list("abcd"))
     assert small_batch._forest_input(forest, frame, small_batch._REGRESSORS) is not None
     with pytest.raises(ValueError, match="feature"):  # the forest's own error for bad width
         small_batch.predict(forest, pd.DataFrame(X[:2, :3], columns=list("abc")))
-    plain = RandomForestRegressor(n_estimators=5, random_state=0).fit(X, y)
+    plain = RandomForestRegressor(n_estimators=5, random_state=0, n_jobs=-1).fit(X, y)
     big = np.repeat(X, 2, axis=0)[: small_batch.SMALL_BATCH + 1]
     assert small_batch._forest_input(plain, big, small_batch._REGRESSORS) is None
-    with_nan = X[:1].copy()
-    with_nan[0, 0] = np.nan
-    assert small_batch._forest_input(plain, with_nan, small_batch._REGRESSORS) is None
-    np.testing.assert_array_equal(small_batch.predict(plain, with_nan), plain.predict(with_nan))
+    with_nan = X[:3].copy()
+    with_nan[0, 0] = np.nan  # the trees route missing values: no fallback to the pool
+    expected = plain.predict(with_nan)
+    with_inf = X[:1].copy()
+    with_inf[0, 1] = np.inf
+    with pytest.raises(ValueError, match="infinity"):  # the forest's own check
+        small_batch.predict(plain, with_inf)
+
+    from scipy import sparse
+
+    on_sparse = ExtraTreesClassifier(n_estimators=6, random_state=0, n_jobs=-1)
+    on_sparse.fit(sparse.csr_matrix(np.where(X > 0.5, X, 0.0)), y > 0)
+    rows = sparse.csr_matrix(np.where(X[:4] > 0.5, X[:4], 0.0))
+    expected_proba = on_sparse.predict_proba(rows)
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a small batch reached joblib")
+
+    monkeypatch.setattr("sklearn.ensemble._forest.Parallel", no_pool)
+    np.testing.assert_array_equal(small_batch.predict(plain, with_nan), expected)
+    np.testing.assert_array_equal(small_batch.predict_proba(on_sparse, rows), expected_proba)
 
 
 def test_hist_gradient_boosting_packed_trees_match_bit_for_bit(data):
@@ -145,3 +163,78 @@ def test_xgboost_packed_trees_match_dense_sparse_early_stopped_and_pipelines(dat
     logistic.fit(X, (y > 0.5).astype(float))
     np.testing.assert_array_equal(small_batch.predict(logistic, rows), logistic.predict(rows))
     assert small_batch._PACKED[logistic] is False  # a link function: XGBoost's own predict
+
+
+def test_frame_readers_read_blocks_as_column_by_column():
+    from blend.features.validation import (
+        category_block,
+        category_values,
+        numeric_block,
+        numeric_values,
+    )
+
+    X = pd.DataFrame(
+        {
+            "a": [1, 2, None],
+            "b": pd.array([1, None, 3], dtype="Int64"),
+            "c": [True, False, True],
+            "d": np.array([1e39, np.inf, -2.5]),
+            "e": np.float32([0.1, 0.2, np.nan]),
+            "f": ["1", " 2", None],
+            "g": pd.Categorical(["k", None, "k"]),
+            "h": np.array([1, "1", None], dtype=object),
+            "s": pd.array(["p", None, "q"], dtype="string"),
+        }
+    )
+    for columns in (list("abcde"), list("abcdef")):
+        expected = np.column_stack([numeric_values(X[c], c) for c in columns])
+        assert numeric_block(X, columns).tobytes() == expected.tobytes()
+    with pytest.raises(ValueError, match="Column 'h' should be numeric"):
+        numeric_block(X.assign(h=["x", "y", None]), ["a", "h"])
+    cells = category_block(X, list(X.columns))
+    for column in X.columns:
+        expected = category_values(X[column])
+        assert [(type(v), v) for v in cells[column]] == [(type(v), v) for v in expected]
+
+
+def test_equal_wide_encoders_share_one_transform_within_a_call(monkeypatch):
+    from blend.features.validation import shared_work
+    from blend.features.wide import WideEncoder
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {"n": rng.normal(size=200), "c": rng.choice(["a", "b", None], 200), "k": rng.random(200)}
+    )
+    X.loc[::9, "n"] = np.nan
+    y = X["k"].to_numpy()
+    one, two = (WideEncoder(crosses=None).fit(X, y) for _ in range(2))
+    expected = one.transform(X)
+    calls = []
+    original = WideEncoder._ids
+    monkeypatch.setattr(WideEncoder, "_ids", lambda self, X: calls.append(1) or original(self, X))
+    with shared_work():
+        first, second = one.transform(X[:1]), two.transform(X[:1])
+        frame = X[:5]
+        np.testing.assert_array_equal(one.transform(frame), two.transform(frame))
+    assert len(calls) == 3  # X[:1] twice: two frames; `frame`: once for both encoders
+    np.testing.assert_array_equal(first, expected[:1])
+    np.testing.assert_array_equal(second, expected[:1])
+    assert not first.flags.writeable  # shared results are read-only
+
+
+def test_forest_pipeline_one_row_predictions_with_missing_values_match_the_batch():
+    from sklearn.ensemble import ExtraTreesRegressor
+
+    from blend.features.tree import make_tree_pipeline
+
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(
+        {"n": rng.normal(size=300), "c": rng.choice(["a", "b", "c"], 300), "m": rng.random(300)}
+    )
+    X.loc[::4, "n"] = np.nan
+    y = X["m"].to_numpy() + X["n"].fillna(0).to_numpy()
+    model = make_tree_pipeline(ExtraTreesRegressor(n_estimators=10, n_jobs=-1, random_state=0))
+    model.fit(X, y)
+    batch = model.predict(X)
+    rows = np.concatenate([small_batch.predict(model, X.iloc[[i]]) for i in range(12)])
+    np.testing.assert_array_equal(rows, batch[:12])

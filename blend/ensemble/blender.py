@@ -91,6 +91,7 @@ from blend.ensemble.outputs import FoldAverage, member_output, shared_inputs
 from blend.ensemble.plan import Plan, is_expensive, plan_tasks
 from blend.ensemble.tasks import FitData, task_function
 from blend.ensemble.uncertainty import CalibrationMixin, IntervalMixin
+from blend.features.validation import shared_work
 
 __all__ = ["BlendClassifier", "BlendRegressor", "FoldAverage", "is_expensive"]
 
@@ -686,12 +687,14 @@ class _BaseBlend(ExplainMixin, _BaseComposition):
         parallel = (
             len(members) > 1 and self.n_jobs not in (None, 1) and len(X) >= _PARALLEL_PREDICT_ROWS
         )
-        inputs = shared_inputs([est for _, est in members], X, self.n_jobs if parallel else None)
-        if parallel:
-            return Parallel(n_jobs=self.n_jobs, prefer="threads")(
-                delayed(member_output)(est, Z, classification, d) for est, Z in inputs
-            )
-        return [member_output(est, Z, classification, d) for est, Z in inputs]
+        with shared_work():  # featurizers fitted alike transform the rows once
+            jobs = self.n_jobs if parallel else None
+            inputs = shared_inputs([est for _, est in members], X, jobs)
+            if parallel:
+                return Parallel(n_jobs=self.n_jobs, prefer="threads")(
+                    delayed(member_output)(est, Z, classification, d) for est, Z in inputs
+                )
+            return [member_output(est, Z, classification, d) for est, Z in inputs]
 
     def _record_input(self, X):
         if isinstance(X, pd.DataFrame):

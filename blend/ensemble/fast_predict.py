@@ -2,10 +2,10 @@
 
 ``RandomForestRegressor.predict`` dispatches its trees through a joblib thread pool on every
 call, which for one row costs far more than asking each tree directly.
-For small batches of clean numeric input the blender asks the trees itself, exactly as the
-forest would (same float32 input, same float64 accumulation in the same order); anything
-else (sparse input, NaN/inf, subclasses, multi-output classifiers) takes the estimator's own
-``predict``.
+For small batches the blender asks the trees itself, exactly as the forest would (the rows
+validated by the forest itself: float32, sparse as CSR, NaN routed by the trees; the same
+float64 accumulation in tree order); subclasses and multi-output classifiers take the
+estimator's own ``predict``.
 
 Boosters (``HistGradientBoosting*``, ``XGBRegressor`` and our early-stopped XGBoost, alone or
 ending a pipeline) answer a handful of rows from their trees packed into flat arrays
@@ -52,7 +52,7 @@ def predict(estimator, X) -> np.ndarray:
         return estimator.predict(X)
     forest, rows = found
     single = forest.n_outputs_ == 1
-    total = np.zeros(len(rows) if single else (len(rows), forest.n_outputs_))
+    total = np.zeros(rows.shape[0] if single else (rows.shape[0], forest.n_outputs_))
     for tree in forest.estimators_:
         # DecisionTreeRegressor.predict(rows, check_input=False) without its per-tree checks
         values = tree.tree_.predict(rows)
@@ -67,38 +67,38 @@ def predict_proba(estimator, X) -> np.ndarray:
     if boosted is not None:
         return boosted
     found = _forest_input(estimator, X, _CLASSIFIERS)
-    if found is None or found[0].n_outputs_ != 1:
+    if found is None:
         return estimator.predict_proba(X)
     forest, rows = found
-    total = np.zeros((len(rows), len(forest.classes_)))
+    total = np.zeros((rows.shape[0], len(forest.classes_)))
     for tree in forest.estimators_:
         total += tree.predict_proba(rows, check_input=False)
     total /= len(forest.estimators_)
     return total
 
 
-def _forest_input(estimator, X, kinds) -> tuple[object, np.ndarray] | None:
-    """``(forest, float32 rows)`` when the fast path applies, else ``None``."""
+def _forest_input(estimator, X, kinds) -> tuple[object, object] | None:
+    """``(forest, rows)`` when the fast path applies, else ``None``.
+
+    The rows are what the forest's own ``predict`` hands its trees: the forest validates them
+    itself (float32, CSR for sparse input, NaN where its trees route missing values; the same
+    errors and feature-name warnings as ``predict``); only its thread pool is skipped.
+    """
     if not hasattr(X, "shape") or len(X.shape) != 2 or X.shape[0] > SMALL_BATCH:
         return None
     forest = estimator
     steps = getattr(estimator, "steps", None)
-    if steps:  # a Pipeline ending in a forest: transform with the steps before it
+    if steps:  # a Pipeline ending in a forest
         forest = steps[-1][1]
-        if type(forest) not in kinds or not hasattr(forest, "estimators_"):
-            return None
-        X = estimator[:-1].transform(X)
-    elif type(forest) not in kinds or not hasattr(forest, "estimators_"):
+    if type(forest) not in kinds or not hasattr(forest, "estimators_"):
         return None  # subclasses may override predict: theirs runs
-    if hasattr(X, "toarray") or not _matches_fit(forest, X):
+    if not hasattr(forest, "_validate_X_predict"):  # another scikit-learn: its own predict
         return None
-    try:
-        rows = np.ascontiguousarray(X, dtype=np.float32)
-    except (TypeError, ValueError):
-        return None
-    if not np.isfinite(rows).all():
-        return None
-    return forest, rows
+    if getattr(forest, "n_outputs_", 1) != 1 and kinds is _CLASSIFIERS:
+        return None  # multi-output probabilities are a list: the forest's own path
+    if steps:  # transform with the steps before the forest
+        X = estimator[:-1].transform(X)
+    return forest, forest._validate_X_predict(X)
 
 
 def _matches_fit(model, X) -> bool:

@@ -19,6 +19,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from blend.features import image_descriptors as _descriptors
 from blend.features.image_descriptors import image_descriptor_names, image_descriptors, image_scale
 from blend.features.images import image_shape, read_images
 from blend.features.text import TextEncoder, dense_to_csr
@@ -29,6 +30,7 @@ from blend.features.validation import (
     ensure_frame,
     level_codes,
     numeric_values,
+    once_per_call,
     text_values,
 )
 from blend.roles import resolve_roles
@@ -228,9 +230,28 @@ class _ImageColumn:
         images = read_images(series, self.shape_, self.column)
         return image_descriptors(images, self.grid, self.scale_)
 
+    def transform_frame(self, X: pd.DataFrame) -> np.ndarray:
+        return describe_images(X, self.column, self.shape_, self.grid, self.scale_)
+
     def names(self) -> list[str]:
         names = image_descriptor_names(self.shape_, self.grid)
         return [f"{self.column}__{name}" for name in names]
+
+
+def describe_images(X: pd.DataFrame, column: str, shape: tuple, grid: int, scale: float):
+    """:func:`image_descriptors` of an image column, shared by the members of one prediction.
+
+    A small batch is described on the calling thread (one chunk, the same arithmetic): a
+    thread pool costs more than one image.
+    """
+
+    def compute() -> np.ndarray:
+        images = read_images(X[column], shape, column)
+        if 0 < len(images) <= _descriptors._CHUNK:
+            return _descriptors._chunk_descriptors(images, grid, scale)
+        return image_descriptors(images, grid, scale)
+
+    return once_per_call(X, ("image descriptors", column, tuple(shape), grid, scale), compute)
 
 
 class _ImageViews:
@@ -497,7 +518,12 @@ class MixedFeaturizer(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "encoders_")
         X = ensure_frame(X, self.feature_names_in_)
         check_columns(X, self._columns, who="the MixedFeaturizer")
-        blocks = [enc.transform(X[enc.column]) for enc in self.encoders_]
+        blocks = [
+            enc.transform_frame(X)
+            if isinstance(enc, _ImageColumn)
+            else enc.transform(X[enc.column])
+            for enc in self.encoders_
+        ]
         blocks += [views.combine(blocks) for views in self.image_views_]
         if self.ratios_ is not None:
             blocks.append(self.ratios_.transform(X))

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 
 import numpy as np
 import pandas as pd
@@ -17,13 +18,17 @@ from sklearn.utils.validation import check_is_fitted
 
 __all__ = [
     "FrameInputMixin",
+    "category_block",
     "check_class_labels",
     "check_columns",
     "check_target",
     "ensure_frame",
     "level_codes",
+    "numeric_block",
     "numeric_target",
     "numeric_values",
+    "once_per_call",
+    "shared_work",
     "text_values",
 ]
 
@@ -110,7 +115,7 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 def numeric_values(series: pd.Series, column: str) -> np.ndarray:
     """A float64 copy of a numeric column: numeric strings parsed; inf, and magnitudes beyond
     float32's range (about 3.4e38, sentinel values in practice), read as missing (NaN)."""
-    if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+    if _number_dtype(series.dtype):
         values = series.to_numpy(dtype="float64", na_value=np.nan)
     else:
         cleaned = series.map(lambda v: v.strip() if isinstance(v, str) else v)
@@ -123,6 +128,29 @@ def numeric_values(series: pd.Series, column: str) -> np.ndarray:
             )
         values = converted.to_numpy(dtype="float64", na_value=np.nan)
     return beyond_float32_as_missing(values.copy())
+
+
+def numeric_block(X: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    """``(n_rows, len(columns))`` float64: each column as :func:`numeric_values` reads it.
+
+    Columns of numeric or boolean dtype are converted together (one ``to_numpy`` over the
+    frame's blocks, the same conversion per cell); others (numbers stored as strings) are read
+    one by one, in order, raising :func:`numeric_values`' error for the first bad column.
+    """
+    columns = list(columns)
+    if X.columns.is_unique and len(set(columns)) == len(columns):
+        dtypes = X.dtypes
+        if all(_number_dtype(dtypes[c]) for c in columns):
+            values = X[columns].to_numpy(dtype="float64", na_value=np.nan)
+            return beyond_float32_as_missing(np.array(values, dtype="float64"))
+    out = np.empty((len(X), len(columns)))
+    for j, column in enumerate(columns):
+        out[:, j] = numeric_values(X[column], column)
+    return out
+
+
+def _number_dtype(dtype) -> bool:
+    return pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
 
 
 def beyond_float32_as_missing(values: np.ndarray) -> np.ndarray:
@@ -192,12 +220,85 @@ def text_values(series: pd.Series) -> list[str]:
     return ["" if _missing(v) else v if isinstance(v, str) else str(v) for v in series]
 
 
-def category_values(series: pd.Series) -> np.ndarray:
+def category_values(series: pd.Series | np.ndarray) -> np.ndarray:
     """Category cells as an object array of strings, missing values as ``None``.
 
     Mixed types (``1`` and ``"1"``) are read through ``str`` so they fall into one level.
     """
-    return np.array([None if _missing(v) else str(v) for v in series], dtype=object)
+    # an exact str is its own str and never missing: no per-cell pd.isna for the usual cells
+    return np.array(
+        [v if type(v) is str else None if _missing(v) else str(v) for v in series], dtype=object
+    )
+
+
+# ------------------------------------------------------------------ work shared within a call
+# Within :func:`shared_work`, the featurizers of several members asked for the same thing about
+# the same frame (a wide encoder's ids, an image column's descriptors) compute it once.
+_SHARED: ContextVar[dict | None] = ContextVar("blend_shared_work", default=None)
+
+
+@contextlib.contextmanager
+def shared_work() -> Iterator[None]:
+    """Share featurizing work among the members predicting on one frame, for this block.
+
+    Results are keyed by the frame's identity (held until the block ends) and by what was
+    computed with which fitted state; they are handed out read-only. Nested blocks share the
+    outer block's results; outside any block nothing is shared or kept.
+    """
+    if _SHARED.get() is not None:
+        yield
+        return
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def once_per_call(X: object, key: tuple, compute: Callable[[], object]) -> object:
+    """``compute()``, or within :func:`shared_work` the result already computed for ``(X, key)``.
+
+    ``key`` must name everything the result depends on besides ``X``'s cells (the fitted state
+    and parameters). Arrays in the result are made read-only, so no member alters another's.
+    """
+    cache = _SHARED.get()
+    if cache is None:
+        return compute()
+    found = cache.get((id(X), key))
+    if found is not None and found[0] is X:
+        return found[1]
+    value = compute()
+    for array in value if isinstance(value, tuple) else (value,):
+        if isinstance(array, np.ndarray):
+            array.flags.writeable = False
+    cache[(id(X), key)] = (X, value)
+    return value
+
+
+def category_block(X: pd.DataFrame, columns: Sequence[str]) -> dict[str, np.ndarray]:
+    """``{column: category_values(X[column])}``, the object and string columns read together.
+
+    One ``to_numpy(dtype=object)`` over those columns hands out the very cells iterating each
+    column would; other dtypes (categorical, numbers) are read column by column.
+    """
+    columns = list(dict.fromkeys(columns))
+    out: dict[str, np.ndarray] = {}
+    together = []
+    if X.columns.is_unique:
+        dtypes = X.dtypes
+        together = [
+            c
+            for c in columns
+            if dtypes[c] is np.dtype(object) or isinstance(dtypes[c], pd.StringDtype)
+        ]
+    if len(together) > 1:
+        cells = X[together].to_numpy(dtype=object)
+        for j, column in enumerate(together):
+            out[column] = category_values(cells[:, j])
+    for column in columns:
+        if column not in out:
+            out[column] = category_values(X[column])
+    return {column: out[column] for column in columns}
 
 
 def _missing(value: object) -> bool:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import numbers
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -33,7 +34,15 @@ import numpy as np
 import pandas as pd
 
 from blend.features.crosses import check_crosses, cross_name, hash_combinations, propose_crosses
-from blend.features.validation import category_values, check_columns, level_codes, numeric_values
+from blend.features.validation import (
+    category_block,
+    category_values,
+    check_columns,
+    level_codes,
+    numeric_block,
+    numeric_values,
+    once_per_call,
+)
 from blend.roles import columns_with, resolve_roles
 
 __all__ = ["WIDE_DENSE", "WIDE_INPUT", "Field", "WideEncoder"]
@@ -43,6 +52,8 @@ WIDE_DENSE = "wide_dense"
 MISSING_ID, UNSEEN_ID = 0, 1
 _GBDT_DEFAULTS = {"n_estimators": 50, "max_depth": 4, "learning_rate": 0.1, "subsample": 0.8}
 IMAGE_GRID = 2  # 2 x 2 grayscale layout cells: the wide part wants summaries, not pixels
+# fitted encoder -> (its fields_, a digest of its fitted state): equal digests, equal ids
+_DIGESTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -241,7 +252,13 @@ class WideEncoder:
         """The standardized image descriptors ``(n_rows, len(dense_names_))``, or None."""
         if not self.dense_names_:
             return None
-        table = np.hstack([self._descriptors(c, series=X[c]) for c in self._images])
+        from blend.features.tree import describe_images
+
+        blocks = [
+            np.asarray(describe_images(X, c, shape, IMAGE_GRID, scale), dtype=np.float64)
+            for c, (shape, scale) in self._images.items()
+        ]
+        table = np.hstack(blocks)
         z = (table - self._dense_mean) / self._dense_scale
         return np.nan_to_num(z, nan=0.0).astype(np.float32)  # a missing value sits at the mean
 
@@ -268,22 +285,33 @@ class WideEncoder:
         if not hasattr(self, "fields_"):
             raise ValueError("This WideEncoder is not fitted yet; call fit(X) first.")
         check_columns(X, getattr(self, "columns_", []), who="the wide part")
+        # encoders fitted alike (the linear and the wide & deep members') share one transform
+        return once_per_call(X, ("wide ids", self._digest()), lambda: self._ids(X))
+
+    def _digest(self) -> str:
+        from joblib import hash as digest
+
+        found = _DIGESTS.get(self)
+        if found is None or found[0] is not self.fields_:  # refit: a new fields_ list
+            state = {k: v for k, v in self.__dict__.items() if k != "id_counts_"}
+            found = _DIGESTS[self] = (self.fields_, digest(state))
+        return found[1]
+
+    def _ids(self, X: pd.DataFrame) -> np.ndarray:
         out = np.empty((len(X), len(self.fields_)), dtype=np.int64)
         leaves = None
-        levels: dict[str, np.ndarray] = {}  # each column's cells read once (crosses reuse them)
-
-        def read(column: str) -> np.ndarray:
-            if column not in levels:
-                levels[column] = category_values(X[column])
-            return levels[column]
+        read = [c for f in self.fields_ if f.kind in ("categorical", "cross") for c in f.columns]
+        levels = category_block(X, read)  # each column's cells read once (crosses reuse them)
+        numeric = [f.columns[0] for f in self.fields_ if f.kind == "numeric"]
+        numbers = dict(zip(numeric, numeric_block(X, numeric).T))
 
         for j, field in enumerate(self.fields_):
             if field.kind == "categorical":
-                ids = self._categorical(read(field.columns[0]), field.columns[0])
+                ids = self._categorical(levels[field.columns[0]], field.columns[0])
             elif field.kind == "numeric":
-                ids = self._numeric(X[field.columns[0]], field.columns[0])
+                ids = self._numeric_ids(numbers[field.columns[0]], field.columns[0])
             elif field.kind == "cross":
-                cells = {column: read(column) for column in field.columns}
+                cells = {column: levels[column] for column in field.columns}
                 ids, _ = hash_combinations(cells, field.columns, field.size)
             else:
                 if leaves is None:
@@ -315,7 +343,9 @@ class WideEncoder:
         return np.where(pd.isna(values), MISSING_ID, ids)
 
     def _numeric(self, series: pd.Series, column: str) -> np.ndarray:
-        values = numeric_values(series, column)
+        return self._numeric_ids(numeric_values(series, column), column)
+
+    def _numeric_ids(self, values: np.ndarray, column: str) -> np.ndarray:
         ids = 1 + np.searchsorted(self._edges[column], values, side="right")
         return np.where(np.isnan(values), MISSING_ID, ids)
 

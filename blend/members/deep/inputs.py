@@ -31,7 +31,13 @@ import numpy as np
 import pandas as pd
 
 from blend.features.images import image_shape, read_images
-from blend.features.validation import category_values, check_columns, numeric_values, text_values
+from blend.features.validation import (
+    category_values,
+    check_columns,
+    numeric_block,
+    numeric_values,
+    text_values,
+)
 from blend.roles import columns_with, image_source, resolve_roles
 
 __all__ = ["InputEncoder", "InputSpec", "tokenize"]  # FrameDataset: see __getattr__
@@ -427,15 +433,20 @@ class InputEncoder:
         k = len(self.numeric_columns_)
         ranges = getattr(self, "clip_ranges_", None)  # absent in encoders saved before 0.2
         out = np.zeros((n, k + len(self.indicator_columns_)), dtype=np.float32)
-        for j, column in enumerate(self.numeric_columns_):
-            values = numeric_values(X[column], column)
-            missing = np.isnan(values)
-            if ranges is not None:
-                values = np.clip(values, *ranges[j])
-            z = np.clip((values - self.means_[j]) / self.scales_[j], -_MAX_Z, _MAX_Z)
-            out[:, j] = np.where(missing, 0.0, z)
-            if column in self.indicator_columns_:
-                out[:, k + self.indicator_columns_.index(column)] = missing
+        if not k:
+            return out
+        # all columns at once, each cell computed as column by column (elementwise, same order)
+        values = numeric_block(X, self.numeric_columns_)
+        missing = np.isnan(values)
+        if ranges is not None:
+            bounds = np.asarray(ranges, dtype=np.float64).reshape(k, 2)
+            values = np.clip(values, bounds[:, 0], bounds[:, 1])
+        means = np.asarray(self.means_, dtype=np.float64)[:k]
+        scales = np.asarray(self.scales_, dtype=np.float64)[:k]
+        z = np.clip((values - means) / scales, -_MAX_Z, _MAX_Z)
+        out[:, :k] = np.where(missing, 0.0, z)
+        for i, column in enumerate(self.indicator_columns_):
+            out[:, k + i] = missing[:, self.numeric_columns_.index(column)]
         return out
 
     def _text(self, series: pd.Series, column: str) -> np.ndarray:
