@@ -2,13 +2,18 @@
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("MPLBACKEND", "Agg")
 
-import pytest
+from blend.console import setup_console
 
-from blend.datasets import make_clothing
+# The test process runs as blend's programs do (set before anything loads TensorFlow): the
+# subprocesses that tests start inherit the same TensorFlow settings, so a model computes the
+# same bits in both.
+setup_console()
+
+import pytest  # noqa: E402 - after the process set-up above
+
+from blend.datasets import make_clothing  # noqa: E402
 
 
 @pytest.fixture(scope="session")
