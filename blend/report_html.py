@@ -22,25 +22,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from blend.report import _figure, _save
+
 __all__ = ["explanation_plots", "plot_importance", "plot_waterfall", "write_html"]
 
 _NOT_COLUMNS = ("baseline", "gap", "prediction", "class")
-
-
-def _figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=110, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    return path
 
 
 def _column_part(contributions: pd.DataFrame) -> pd.DataFrame:
