@@ -21,6 +21,7 @@ given evaluation set.
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any, ClassVar
@@ -104,7 +105,7 @@ def refit_trees(best: int, validation_fraction: float) -> int:
     return max(1, round(best / (1.0 - validation_fraction)))
 
 
-class EarlyStoppedBooster(BaseEstimator):
+class EarlyStoppedBooster(BaseEstimator, metaclass=ABCMeta):
     """Base of the boosting members: the early-stopping rule of this module, written once.
 
     Subclasses define ``__init__`` (storing at least ``validation_fraction``,
@@ -128,13 +129,13 @@ class EarlyStoppedBooster(BaseEstimator):
         "random_state": SEED,
     }
 
-    def _fit_trees(self, n_trees: int, rows: Rows) -> Any:  # pragma: no cover - overridden
-        raise NotImplementedError(f"{type(self).__name__} must define _fit_trees.")
+    @abstractmethod
+    def _fit_trees(self, n_trees: int, rows: Rows) -> Any:
+        """Library hook: each booster family defines it."""
 
-    def _fit_stopped(
-        self, max_trees: int, train: Rows, valid: Rows
-    ) -> tuple[Any, int]:  # pragma: no cover - overridden
-        raise NotImplementedError(f"{type(self).__name__} must define _fit_stopped.")
+    @abstractmethod
+    def _fit_stopped(self, max_trees: int, train: Rows, valid: Rows) -> tuple[Any, int]:
+        """Library hook: each booster family defines it."""
 
     def _fit_early_stopped(self, rows: Rows, *, max_trees: int, stratify: bool) -> tuple[Any, int]:
         """Apply the rule to ``rows``; return the fitted model and its number of trees.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import os
+from abc import abstractmethod
 from numbers import Integral
 from typing import Any, ClassVar
 
@@ -91,17 +92,21 @@ class _NativeBooster(EarlyStoppedBooster):
         self.random_state = random_state
 
     # -- library hooks -------------------------------------------------------------------
-    def _defaults(self) -> dict:  # pragma: no cover - overridden
-        raise NotImplementedError(f"{type(self).__name__} must define _defaults.")
+    @abstractmethod
+    def _defaults(self) -> dict:
+        """Library hook: each booster family defines it."""
 
-    def _new_model(self, trees: int) -> Any:  # pragma: no cover - overridden
-        raise NotImplementedError(f"{type(self).__name__} must define _new_model.")
+    @abstractmethod
+    def _new_model(self, trees: int) -> Any:
+        """Library hook: each booster family defines it."""
 
-    def _to_bytes(self, model) -> bytes:  # pragma: no cover - overridden
-        raise NotImplementedError(f"{type(self).__name__} must define _to_bytes.")
+    @abstractmethod
+    def _to_bytes(self, model) -> bytes:
+        """Library hook: each booster family defines it."""
 
-    def _from_bytes(self, data: bytes) -> Any:  # pragma: no cover - overridden
-        raise NotImplementedError(f"{type(self).__name__} must define _from_bytes.")
+    @abstractmethod
+    def _from_bytes(self, data: bytes) -> Any:
+        """Library hook: each booster family defines it."""
 
     # The early-stopping hooks (see EarlyStoppedBooster): each library defines _fit_stopped;
     # rows.baseline is only ever set when _takes_baseline.

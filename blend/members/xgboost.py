@@ -9,6 +9,7 @@ members: see :mod:`blend.members.early_stopping`.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import ClassVar
 
 import numpy as np
@@ -76,8 +77,9 @@ class _EarlyStopped(EarlyStoppedBooster):
         self.refit = refit
         self.random_state = random_state
 
-    def _default(self) -> BaseEstimator:  # pragma: no cover - overridden
-        raise NotImplementedError(f"{type(self).__name__} must define _default.")
+    @abstractmethod
+    def _default(self) -> BaseEstimator:
+        """Library hook: each booster family defines it."""
 
     def _booster(self) -> BaseEstimator:
         """A fresh, unfitted copy of the booster to tune, seeded by ``random_state``."""
