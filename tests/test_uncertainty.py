@@ -116,10 +116,10 @@ def test_disagreement_is_the_weighted_spread():
 
 def test_intervals_cover_held_out_rows(reg_fit):
     model, X_te, y_te = reg_fit
-    assert set(model.calibration_scores_) == {"absolute", "normalized"}
+    assert set(model.calibration_scores_) == {"adaptive", "absolute", "normalized"}
     assert model.calibration_scores_["absolute"].shape == (len(model.oof_rows_), 1)
     pred = model.predict(X_te)
-    for method in ("absolute", "normalized"):
+    for method in ("adaptive", "absolute", "normalized"):
         lower, upper = model.predict_interval(X_te, coverage=0.9, method=method)
         assert lower.shape == upper.shape == (len(X_te),)
         assert np.all(lower <= pred + 1e-9) and np.all(pred <= upper + 1e-9)
@@ -139,6 +139,52 @@ def test_normalized_interval_grows_with_disagreement(reg_fit):
     assert np.all(model.disagreement_floor_ > 0)
     assert np.all(upper - lower > 0)
     assert np.corrcoef(sigma, upper - lower)[0, 1] > 0.99
+
+
+def test_adaptive_interval_follows_the_noise_and_is_narrower(reg_fit):
+    model, X_te, y_te = reg_fit  # noise scale 0.2 + |a|
+    lower, upper = model.predict_interval(X_te)  # the default method
+    width = upper - lower
+    lo_abs, hi_abs = model.predict_interval(X_te, method="absolute")
+    assert model.residual_scale_.mix_[0] > 0
+    assert pd.Series(width).corr(X_te.a.abs().reset_index(drop=True), "spearman") > 0.6
+    assert np.mean(width) < 0.95 * np.mean(hi_abs - lo_abs)
+    assert 0.8 <= np.mean((y_te >= lower) & (y_te <= upper)) <= 0.97
+
+
+def test_adaptive_scale_is_cross_fitted_on_the_calibration_rows(reg_fit):
+    from sklearn.model_selection import KFold
+
+    model = reg_fit[0]
+    X, y = _hetero(900)  # the fixture's data: fit on the first 600 rows
+    X_cal, y_cal = X.iloc[:600].iloc[model.oof_rows_], y[:600][model.oof_rows_]
+    scale = model.residual_scale_
+    residual = model.calibration_residuals_
+    sigma, center = model.calibration_disagreement_, y_cal[:, None] - residual
+    Z = scale._inputs(X_cal, sigma, center)
+    folds = KFold(scale.n_splits, shuffle=True, random_state=0).split(Z)
+    for model_k, (_, test) in zip(scale.models_[0], folds):
+        own = np.maximum(np.exp(model_k.predict(Z[test])), scale.floor_[0])
+        np.testing.assert_allclose(scale.calibration_scale_[test, 0], scale._shrink(own, 0))
+    scores = np.abs(residual[:, 0]) / scale.calibration_scale_[:, 0]
+    np.testing.assert_allclose(model.calibration_scores_["adaptive"][:, 0], np.sort(scores))
+
+
+def test_adaptive_is_absolute_with_few_calibration_rows():
+    X, y = _hetero(40)
+    model = BlendRegressor(_reg_members(), method="mean", cv=4, random_state=0).fit(X, y)
+    assert model.residual_scale_.featurizer_ is None
+    a = model.predict_interval(X.iloc[:5], method="adaptive")
+    b = model.predict_interval(X.iloc[:5], method="absolute")
+    np.testing.assert_allclose(a, b)
+
+
+def test_choose_mix_keeps_an_informative_scale_only():
+    rng = np.random.default_rng(0)
+    scale = rng.uniform(0.1, 2.0, 3000)
+    assert unc.choose_mix(rng.normal(size=3000) * scale, scale) >= 0.75
+    assert unc.choose_mix(rng.normal(size=3000), scale) == 0.0
+    assert unc.choose_mix(np.ones(3), np.ones(3)) == 0.0
 
 
 def test_interval_errors(reg_fit):
@@ -166,10 +212,11 @@ def test_multi_output_intervals_per_output():
     X, y = _hetero(300)
     Y = np.column_stack([y, -3 * y])
     model = BlendRegressor(_reg_members(), method="mean", cv=3, random_state=0).fit(X, Y)
-    lower, upper = model.predict_interval(X.iloc[:7], method="normalized")
-    assert lower.shape == (7, 2)
-    widths = (upper - lower).mean(axis=0)
-    assert widths[1] > 2 * widths[0]
+    for method in ("normalized", "adaptive"):
+        lower, upper = model.predict_interval(X.iloc[:7], method=method)
+        assert lower.shape == (7, 2)
+        widths = (upper - lower).mean(axis=0)
+        assert widths[1] > 2 * widths[0]
 
 
 # ---------------------------------------------------------------------------- classification
@@ -242,7 +289,8 @@ def test_intervals_and_sets_survive_save_load_in_a_fresh_process(reg_fit, clf_fi
     X_reg.to_csv(tmp_path / "xr.csv", index=False)
     X_clf.to_csv(tmp_path / "xc.csv", index=False)
     lo, hi = reg.predict_interval(X_reg, 0.8, method="normalized")
-    np.save(tmp_path / "expected_reg.npy", np.column_stack([lo, hi]))
+    lo_a, hi_a = reg.predict_interval(X_reg, 0.8)
+    np.save(tmp_path / "expected_reg.npy", np.column_stack([lo, hi, lo_a, hi_a]))
     np.save(tmp_path / "expected_set.npy", clf.predict_set(X_clf, 0.9))
     np.save(tmp_path / "expected_proba.npy", clf.predict_proba(X_clf))
     script = textwrap.dedent(
@@ -250,9 +298,12 @@ def test_intervals_and_sets_survive_save_load_in_a_fresh_process(reg_fit, clf_fi
         import numpy as np, pandas as pd, blend
         d = {str(tmp_path)!r}
         reg = blend.load(d + "/reg.blend"); clf = blend.load(d + "/clf.blend")
-        lo, hi = reg.predict_interval(pd.read_csv(d + "/xr.csv"), 0.8, method="normalized")
+        Xr = pd.read_csv(d + "/xr.csv")
+        lo, hi = reg.predict_interval(Xr, 0.8, method="normalized")
+        lo_a, hi_a = reg.predict_interval(Xr, 0.8)
         Xc = pd.read_csv(d + "/xc.csv")
-        np.testing.assert_array_equal(np.column_stack([lo, hi]), np.load(d + "/expected_reg.npy"))
+        got = np.column_stack([lo, hi, lo_a, hi_a])
+        np.testing.assert_array_equal(got, np.load(d + "/expected_reg.npy"))
         np.testing.assert_array_equal(clf.predict_set(Xc, 0.9), np.load(d + "/expected_set.npy"))
         np.testing.assert_array_equal(clf.predict_proba(Xc), np.load(d + "/expected_proba.npy"))
         assert clf.temperature_ == {clf.temperature_!r}

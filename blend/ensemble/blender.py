@@ -353,7 +353,7 @@ class _BaseBlend(ExplainMixin, _BaseComposition):
         self._drop_late_failures(X, blend, errors)
         self._set_fitted_state(blend, final_models, oof, names, splits)
         self._set_reports(blend, oof, plan, errors, log)
-        self._set_uncertainty(blend)  # intervals / temperature (blend.ensemble.uncertainty)
+        self._set_uncertainty(blend, X)  # intervals / temperature (ensemble.uncertainty)
         return self
 
     def _plan(self, X, members, splits) -> Plan:
@@ -828,11 +828,13 @@ class BlendRegressor(IntervalMixin, RegressorMixin, _BaseBlend):
         Only with ``time_limit`` or ``presets``: the preset and the settings it set, the
         limit, elapsed and measuring seconds, and every member's budget decision.
     calibration_scores_ : dict or None
-        Sorted conformal scores of the OOF rows (``oof_rows_``): "absolute" and "normalized",
-        each ``(n_rows, n_outputs)``; ``predict_interval`` takes their quantile for any
-        coverage. None for stacking. The classifier's holds "lac" and "aps" set scores.
+        Sorted conformal scores of the OOF rows (``oof_rows_``): "adaptive", "normalized"
+        and "absolute", each ``(n_rows, n_outputs)``; ``predict_interval`` takes their
+        quantile for any coverage. None for stacking. The classifier's holds "lac" and "aps".
     disagreement_floor_ : ndarray of shape (n_outputs,)
         Added to the members' disagreement in the normalized score.
+    residual_scale_ : ResidualScale or None
+        The adaptive score's cross-fitted scale of the blend's error (fit on ``oof_rows_``).
     temperature_ : float
         BlendClassifier: the temperature of ``predict_proba`` (1: uncalibrated).
     uncertainty_ : dict

@@ -9,6 +9,17 @@ Regression: split-conformal intervals
 -------------------------------------
 The calibration scores are the blend's OOF residuals, one per calibration row:
 
+* ``"adaptive"`` (the default): ``s_i = |y_i - yhat_i| / scale_i``, where ``scale`` is a small
+  model of the size of the blend's error (:class:`ResidualScale`): histogram gradient boosting
+  of ``log(|OOF residual| + c)`` on the row's features (the tree members' featurizer) plus the
+  members' disagreement and the blend's prediction. It is **cross-fitted** on the calibration
+  rows: ``K = 5`` folds of them, each fold's scale predicted by a model fit on the other four,
+  so no row's score uses a scale that saw its own residual. At predict time the scale is the
+  geometric mean of the ``K`` fold models. The scale is shrunk towards its mean, ``lam *
+  scale + (1 - lam) * mean``, with ``lam`` in ``SCALE_MIX`` giving the narrowest intervals in
+  a two-way split of the calibration rows; ``lam = 0`` is the absolute interval. This is the
+  one model fit beyond the members (``K`` tiny boosters of ``n_calibration`` rows, no member
+  refit). With fewer than ``MIN_SCALE_ROWS`` calibration rows the scale is constant;
 * ``"absolute"``: ``s_i = |y_i - yhat_i|``; the interval is ``yhat(x) +- q``;
 * ``"normalized"``: ``s_i = |y_i - yhat_i| / (sigma_i + floor)``, where ``sigma`` is the
   members' disagreement on the row -- the weighted standard deviation of the member predictions
@@ -29,7 +40,13 @@ not conditionally on ``x``). Here the residuals come from fold models while the 
 with its final models (refit on every row, or fold averages), as in the CV(+)/jackknife(+)
 schemes: a final model that saw more rows usually errs less than the fold models, so the
 intervals tend to be slightly conservative, but the exact finite-sample bound holds only for
-the fold models. With fewer than ``1 / alpha - 1`` calibration rows ``q`` is infinite.
+the fold models. For ``"adaptive"`` the same holds with the fold scale models: a new row
+scored with the scale model of a fold it was not fit on is exchangeable with that fold's
+calibration rows, so the bound is exact for ``K`` scale models used fold by fold; predicting
+with their geometric mean (a model fit on more rows) is the same CV-style approximation as the
+blend's own final models. ``lam`` (one of five values) and the disagreement floor are chosen on
+the calibration rows themselves: a small data-dependent choice that the exact bound ignores.
+With fewer than ``1 / alpha - 1`` calibration rows ``q`` is infinite.
 
 Classification: temperature and conformal sets
 ----------------------------------------------
@@ -60,14 +77,17 @@ from numbers import Real
 import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import logsumexp
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 __all__ = [
     "CalibrationMixin",
     "IntervalMixin",
+    "ResidualScale",
     "absolute_scores",
     "check_coverage",
     "choose_floor",
+    "choose_mix",
     "choose_temperature",
     "conformal_quantile",
     "disagreement",
@@ -79,10 +99,22 @@ __all__ = [
     "temperature_scale",
 ]
 
-INTERVAL_METHODS = ("normalized", "absolute")
+INTERVAL_METHODS = ("adaptive", "normalized", "absolute")
 SET_METHODS = ("lac", "aps")
 # the disagreement floor, as a multiple of the median disagreement on the calibration rows
 FLOOR_FRACTIONS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 16.0)
+# adaptive scale: shrinkage towards the mean scale, folds, smallest row count, the booster
+SCALE_MIX = (0.0, 0.25, 0.5, 0.75, 1.0)
+SCALE_FOLDS = 5
+MIN_SCALE_ROWS = 50
+SCALE_MODEL = {
+    "max_iter": 50,
+    "learning_rate": 0.1,
+    "max_leaf_nodes": 8,
+    "min_samples_leaf": 80,
+    "l2_regularization": 1.0,
+    "early_stopping": False,
+}
 TEMPERATURE_BOUNDS = (0.05, 20.0)
 _EPS = 1e-15
 
@@ -196,19 +228,55 @@ def choose_floor(
     tiny = 1e-9 * max(float(np.mean(r)), 1e-300)
     if median <= tiny or len(r) < 4:
         return max(median * FLOOR_FRACTIONS[0], tiny)
+    scales = [s + c * median for c in FLOOR_FRACTIONS]
+    best = _narrowest(r, scales, coverage, random_state)
+    return float(FLOOR_FRACTIONS[best] * median)
+
+
+def _narrowest(abs_residual: np.ndarray, scales: list, coverage: float, random_state: int) -> int:
+    """Index of the candidate scale whose normalized intervals are narrowest when the
+    quantile is taken on one half of the rows and the width measured on the other, both ways
+    (ties: the first)."""
+    r = abs_residual
     order = np.random.RandomState(random_state).permutation(len(r))
     halves = (order[: len(r) // 2], order[len(r) // 2 :])
-    best, best_width = None, np.inf
-    for c in FLOOR_FRACTIONS:
-        scale = s + c * median
+    best, best_width = 0, np.inf
+    for i, scale in enumerate(scales):
         width = 0.0
         for a, b in (halves, halves[::-1]):
             k = min(math.ceil((len(a) + 1) * coverage - 1e-9), len(a))
             q = np.partition(r[a] / scale[a], k - 1)[k - 1]
             width += q * float(np.sum(scale[b]))
         if width < best_width * (1 - 1e-9):
-            best, best_width = c * median, width
-    return float(best)
+            best, best_width = i, width
+    return best
+
+
+def choose_mix(
+    residual: np.ndarray, scale: np.ndarray, coverage: float = 0.9, random_state: int = 0
+) -> float:
+    """The shrinkage ``lam`` of a per-row scale towards its mean with the narrowest intervals.
+
+    Candidates ``lam * scale + (1 - lam) * mean(scale)`` for ``lam`` in ``SCALE_MIX`` are
+    compared as in :func:`choose_floor` (quantile on one half of the rows, width on the other,
+    both ways). ``lam = 0`` is the absolute interval: a scale that says nothing gets it.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> scale = rng.uniform(0.1, 2.0, 2000)
+    >>> choose_mix(rng.normal(size=2000) * scale, scale) > 0.5  # the scale tracks the error
+    True
+    >>> choose_mix(rng.normal(size=2000), scale)  # unrelated to the error
+    0.0
+    """
+    r = np.abs(np.asarray(residual, dtype=float))
+    s = np.asarray(scale, dtype=float)
+    if len(r) < 4:
+        return 0.0
+    mean = float(np.mean(s))
+    candidates = [lam * s + (1 - lam) * mean for lam in SCALE_MIX]
+    return float(SCALE_MIX[_narrowest(r, candidates, coverage, random_state)])
 
 
 def absolute_scores(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
@@ -219,6 +287,97 @@ def absolute_scores(y: np.ndarray, pred: np.ndarray) -> np.ndarray:
 def normalized_scores(y: np.ndarray, pred: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """Conformal scores ``|y - pred| / scale`` (``scale > 0``: disagreement plus its floor)."""
     return absolute_scores(y, pred) / np.asarray(scale, dtype=float)
+
+
+class ResidualScale(BaseEstimator):
+    """Cross-fitted per-row scale of the blend's error: the ``"adaptive"`` interval's divisor.
+
+    Fit on the calibration rows: a :class:`~blend.features.tree.MixedFeaturizer` (as for
+    histogram boosting; it never sees the target) encodes the frame, the members' disagreement
+    and the blend's prediction are appended, and for each output ``n_splits`` small
+    ``HistGradientBoostingRegressor`` models (``SCALE_MODEL``) learn ``log(|residual| + c)``
+    (``c`` = 0.1 x the mean ``|residual|``), each on all folds but one. ``calibration_scale_``
+    is each row's scale from the model that did not see it, floored at 0.05 x the mean
+    ``|residual|`` and shrunk towards its mean by ``mix_`` (:func:`choose_mix`); ``predict``
+    uses the geometric mean of the fold models, floored and shrunk the same way. With fewer
+    than ``MIN_SCALE_ROWS`` rows every scale is 1 (the absolute interval).
+
+    Parameters
+    ----------
+    n_splits : int, default=5
+    random_state : int, default=0
+        Seeds the folds and the featurizer's text SVD.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(-2, 2, size=(600, 2))
+    >>> residual = rng.normal(size=(600, 1)) * (0.1 + np.abs(X[:, :1]))
+    >>> zero = np.zeros((600, 1))
+    >>> scale = ResidualScale().fit(X, residual, zero, zero)
+    >>> s = scale.predict(np.array([[0.0, 0.0], [1.9, 0.0]]), zero[:2], zero[:2])
+    >>> bool(s[1, 0] > s[0, 0])  # wider where |x0| is large
+    True
+    """
+
+    def __init__(self, n_splits: int = SCALE_FOLDS, random_state: int = 0):
+        self.n_splits = n_splits
+        self.random_state = random_state
+
+    def _inputs(self, X, sigma: np.ndarray, center: np.ndarray) -> np.ndarray:
+        Z = self.featurizer_.transform(X)
+        Z = Z.toarray() if hasattr(Z, "toarray") else np.asarray(Z, dtype=float)
+        return np.hstack([Z, np.asarray(sigma, dtype=float), np.asarray(center, dtype=float)])
+
+    def fit(self, X, residual, sigma, center) -> ResidualScale:
+        """Fit the fold scale models on the calibration rows (arrays ``(n, n_outputs)``)."""
+        from sklearn.ensemble import HistGradientBoostingRegressor
+        from sklearn.model_selection import KFold
+
+        from blend.features.tree import featurizer_for
+
+        r = np.abs(np.asarray(residual, dtype=float))
+        n, d = r.shape
+        mean = np.maximum(np.mean(r, axis=0), 1e-12)
+        self.offset_, self.floor_ = 0.1 * mean, 0.05 * mean
+        self.models_ = [[] for _ in range(d)]
+        self.mix_ = np.zeros(d)
+        self.mean_scale_ = np.ones(d)
+        self.calibration_scale_ = np.ones((n, d))
+        self.featurizer_ = None
+        if n < max(MIN_SCALE_ROWS, 2 * self.n_splits):
+            return self
+        booster = HistGradientBoostingRegressor(random_state=self.random_state, **SCALE_MODEL)
+        self.featurizer_ = featurizer_for(booster).fit(X)
+        Z = self._inputs(X, sigma, center)
+        folds = list(KFold(self.n_splits, shuffle=True, random_state=self.random_state).split(Z))
+        for j in range(d):
+            target = np.log(r[:, j] + self.offset_[j])
+            log_scale = np.empty(n)
+            for train, test in folds:
+                model = clone(booster).fit(Z[train], target[train])
+                log_scale[test] = model.predict(Z[test])
+                self.models_[j].append(model)
+            raw = np.maximum(np.exp(log_scale), self.floor_[j])
+            self.mean_scale_[j] = float(np.mean(raw))
+            self.mix_[j] = choose_mix(r[:, j], raw, random_state=self.random_state)
+            self.calibration_scale_[:, j] = self._shrink(raw, j)
+        return self
+
+    def _shrink(self, raw: np.ndarray, j: int) -> np.ndarray:
+        return self.mix_[j] * raw + (1 - self.mix_[j]) * self.mean_scale_[j]
+
+    def predict(self, X, sigma, center) -> np.ndarray:
+        """The scale of new rows, ``(n, n_outputs)``: geometric mean of the fold models."""
+        n, d = len(sigma), len(self.models_)
+        out = np.ones((n, d))
+        if self.featurizer_ is None:
+            return out
+        Z = self._inputs(X, sigma, center)
+        for j, models in enumerate(self.models_):
+            log_scale = np.mean([m.predict(Z) for m in models], axis=0)
+            out[:, j] = self._shrink(np.maximum(np.exp(log_scale), self.floor_[j]), j)
+        return out
 
 
 def _log_proba(proba: np.ndarray) -> np.ndarray:
@@ -373,10 +532,14 @@ def _unavailable(model) -> None:
 class IntervalMixin:
     """``predict_interval`` for :class:`blend.BlendRegressor` (see the module docstring)."""
 
-    def _set_uncertainty(self, blend) -> None:
-        """Calibration scores from the OOF residuals on the weighting rows (end of fit)."""
+    def _set_uncertainty(self, blend, X) -> None:
+        """Calibration scores from the OOF residuals on the weighting rows (end of fit); ``X``
+        is the training frame, whose ``blend.rows`` feed the adaptive scale."""
+        from sklearn.utils import _safe_indexing
+
         self.calibration_scores_ = None
         self.disagreement_floor_ = None
+        self.residual_scale_ = None
         oof = _oof_blend(blend)
         if oof is None:
             self.uncertainty_ = {"why": _STACKING_WHY}
@@ -387,24 +550,35 @@ class IntervalMixin:
         residual = y - pred
         floor = np.array([choose_floor(residual[:, j], sigma[:, j]) for j in range(y.shape[1])])
         self.disagreement_floor_ = floor
+        scale = ResidualScale().fit(_safe_indexing(X, blend.rows), residual, sigma, pred)
+        self.residual_scale_ = scale
         self.calibration_scores_ = {
-            "absolute": np.sort(absolute_scores(y, pred), axis=0),
+            "adaptive": np.sort(normalized_scores(y, pred, scale.calibration_scale_), axis=0),
             "normalized": np.sort(normalized_scores(y, pred, sigma + floor), axis=0),
+            "absolute": np.sort(absolute_scores(y, pred), axis=0),
         }
         self.calibration_residuals_ = residual
         self.calibration_disagreement_ = sigma
-        q_abs = conformal_quantile(self.calibration_scores_["absolute"], 0.9)
-        q_norm = conformal_quantile(self.calibration_scores_["normalized"], 0.9)
+        scales = {
+            "adaptive": scale.calibration_scale_,
+            "normalized": sigma + floor,
+            "absolute": np.ones_like(sigma),
+        }
         self.uncertainty_ = {
             "calibration_rows": len(pred),
             "floor": floor.tolist(),
-            "oof_mean_width_90_absolute": (2 * np.atleast_1d(q_abs)).tolist(),
-            "oof_mean_width_90_normalized": (
-                2 * np.atleast_1d(q_norm) * np.mean(sigma + floor, axis=0)
-            ).tolist(),
+            "adaptive_mix": scale.mix_.tolist(),
+            **{
+                f"oof_mean_width_90_{m}": (
+                    2
+                    * np.atleast_1d(conformal_quantile(self.calibration_scores_[m], 0.9))
+                    * np.mean(scales[m], axis=0)
+                ).tolist()
+                for m in INTERVAL_METHODS
+            },
         }
 
-    def predict_interval(self, X, coverage: float = 0.9, method: str = "absolute"):
+    def predict_interval(self, X, coverage: float = 0.9, method: str = "adaptive"):
         """Split-conformal prediction interval around the blend's prediction.
 
         Parameters
@@ -412,10 +586,13 @@ class IntervalMixin:
         X : DataFrame or array-like of shape (n_samples, n_features)
         coverage : float, default=0.9
             Target marginal coverage ``1 - alpha``, in (0, 1).
-        method : {"absolute", "normalized"}, default="absolute"
-            "absolute": the same half-width ``q`` for every row; "normalized": half-width
-            ``q (sigma(x) + floor)``, ``sigma`` the members' weighted disagreement on the row
-            (wider where they disagree, narrower where they agree).
+        method : {"adaptive", "normalized", "absolute"}, default="adaptive"
+            "adaptive": half-width ``q scale(x)``, ``scale`` the cross-fitted model of the
+            blend's error size (:class:`ResidualScale`: the row's features, the members'
+            disagreement and the prediction), shrunk towards a constant when it does not
+            narrow the intervals; "normalized": half-width ``q (sigma(x) + floor)``,
+            ``sigma`` the members' weighted disagreement on the row (wider where they
+            disagree); "absolute": the same half-width ``q`` for every row.
 
         Returns
         -------
@@ -424,9 +601,10 @@ class IntervalMixin:
         Notes
         -----
         The scores are the blend's out-of-fold residuals on ``oof_rows_`` (the holdout rows
-        when deep members are present). Marginal coverage is at least ``coverage`` for rows
-        exchangeable with them, exactly so for the fold models (see
-        :mod:`blend.ensemble.uncertainty`). Not available for ``method="stacking"``.
+        when deep members are present), divided by the method's scale. Marginal coverage is
+        at least ``coverage`` for rows exchangeable with them, exactly so for the fold models
+        (and, for "adaptive", the fold scale models; see :mod:`blend.ensemble.uncertainty`).
+        Not available for ``method="stacking"``.
 
         Examples
         --------
@@ -454,8 +632,12 @@ class IntervalMixin:
         if method == "absolute":
             half = np.broadcast_to(q, center.shape)
         else:
-            sigma = disagreement(np.stack(outs, axis=1), self._member_weights, center)
-            half = q * (sigma + self.disagreement_floor_)
+            P = np.stack([out.reshape(len(center), -1) for out in outs], axis=1)
+            sigma = disagreement(P, self._member_weights, center)
+            if method == "normalized":
+                half = q * (sigma + self.disagreement_floor_)
+            else:
+                half = q * self.residual_scale_.predict(X, sigma, center)
         lower, upper = center - half, center + half
         if self._single_output:
             return lower[:, 0], upper[:, 0]
@@ -465,7 +647,7 @@ class IntervalMixin:
 class CalibrationMixin:
     """Temperature-calibrated ``predict_proba`` and ``predict_set`` for the classifier."""
 
-    def _set_uncertainty(self, blend) -> None:
+    def _set_uncertainty(self, blend, X=None) -> None:
         """Temperature and set scores from the OOF probabilities on the weighting rows."""
         self.temperature_ = 1.0
         self.calibration_scores_ = None
