@@ -235,3 +235,72 @@ def test_cli_explain_writes_contributions(regression, tmp_path):
     missing = tmp_path / "missing.csv"
     X.iloc[:5].drop(columns=["mid"]).to_csv(missing, index=False)
     assert main(["explain", str(tmp_path / "model.blend"), str(missing), "-o", str(out)]) == 2
+
+
+# ------------------------------------------------------------- exact TreeSHAP by leaf tables
+
+
+def _xgb_data(n: int = 400, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 6)).astype(np.float32)
+    X[rng.random((n, 6)) < 0.1] = np.nan  # missing values take the default branch
+    y = X[:, 0] * np.nan_to_num(X[:, 1]) + np.sin(np.nan_to_num(X[:, 2])) + rng.normal(size=n)
+    return X, np.nan_to_num(y)
+
+
+@pytest.mark.parametrize("depth", [1, 4, 7])
+def test_leaf_tables_match_xgboost_treeshap(depth):
+    import xgboost
+
+    from blend.ensemble.tree_shap import tree_tables
+
+    X, y = _xgb_data()
+    model = XGBRegressor(n_estimators=30, max_depth=depth, n_jobs=1, random_state=0).fit(X, y)
+    booster = model.get_booster()
+    tables = tree_tables(booster, (0, 0), X.shape[1])
+    assert tables is not None and tree_tables(booster, (0, 0), X.shape[1]) is tables  # cached
+    ours = tables.contributions(X)
+    theirs = booster.predict(xgboost.DMatrix(X), pred_contribs=True)
+    np.testing.assert_allclose(ours, theirs[:, :-1], rtol=0, atol=2e-6)
+    margin = booster.predict(xgboost.DMatrix(X), output_margin=True)
+    np.testing.assert_allclose(ours.sum(axis=1) + theirs[:, -1], margin, rtol=0, atol=2e-5)
+
+
+def test_leaf_tables_read_sparse_rows_and_iteration_range_as_xgboost():
+    import scipy.sparse as sp
+    import xgboost
+
+    from blend.ensemble.tree_shap import tree_tables
+
+    X, y = _xgb_data(seed=1)
+    X = np.where(np.isnan(X) | (np.abs(X) < 0.3), 0.0, X)
+    Xs = sp.csr_matrix(X)  # absent entries are missing to XGBoost
+    model = XGBClassifier(n_estimators=25, max_depth=3, n_jobs=1, random_state=0)
+    model.fit(Xs, y > 0)
+    booster = model.get_booster()
+    tables = tree_tables(booster, (0, 10), X.shape[1])
+    theirs = booster.predict(xgboost.DMatrix(Xs), pred_contribs=True, iteration_range=(0, 10))
+    np.testing.assert_allclose(tables.contributions(Xs), theirs[:, :-1], rtol=0, atol=2e-6)
+
+
+def test_leaf_tables_step_aside_for_multiclass_and_categorical():
+    from blend.ensemble.tree_shap import tree_tables
+
+    X, y = _xgb_data(200)
+    multi = XGBClassifier(n_estimators=3, max_depth=2, n_jobs=1).fit(X, np.digitize(y, [-1, 1]))
+    assert tree_tables(multi.get_booster(), (0, 0), X.shape[1]) is None
+    frame = pd.DataFrame({"a": X[:, 0], "c": pd.Categorical(np.where(y > 0, "u", "v"))})
+    cat = XGBRegressor(n_estimators=3, max_depth=2, enable_categorical=True, tree_method="hist")
+    cat.fit(frame, y)
+    assert tree_tables(cat.get_booster(), (0, 0), 2) is None
+
+
+def test_leaf_tables_division_agrees_with_the_direct_products():
+    from blend.ensemble.tree_shap import _leaf_tables_direct, _shapley_weights, leaf_tables
+
+    rng = np.random.default_rng(0)
+    for d in (1, 3, 6):
+        z, value = rng.uniform(0.01, 1.0, (40, d)), rng.normal(size=40)
+        bits = ((np.arange(2**d)[:, None] >> np.arange(d)) & 1).astype(bool)
+        direct = _leaf_tables_direct(z, value, bits, _shapley_weights(d))
+        np.testing.assert_allclose(leaf_tables(z, value), direct, rtol=0, atol=1e-12)

@@ -8,7 +8,7 @@ is explained by the best method its fitted type allows (:func:`explain_member`):
 ========================================  ==========================================  ========
 member (final model after the features)   method                                      gap
 ========================================  ==========================================  ========
-XGBoost (``XGB*``, early-stopped wrapper)  TreeSHAP, ``pred_contribs=True``            0
+XGBoost (``XGB*``, early-stopped wrapper)  TreeSHAP by per-leaf tables (see below)      0
 LightGBM / CatBoost members               TreeSHAP of the booster itself              0
 scikit-learn forests and decision trees   Saabas path attribution from ``tree_``      0
 ``WideLinear*``                           coefficient x (value - fit mean)            0
@@ -17,11 +17,17 @@ other linear models (``coef_``)           coefficient x value, intercept as base
 anything else (Keras graphs included)     occlusion to the missing value              reported
 ========================================  ==========================================  ========
 
+XGBoost members get exact (path-dependent) TreeSHAP, the values ``pred_contribs=True``
+returns, from :mod:`blend.ensemble.tree_shap`: each leaf's Shapley weights depend on a row only
+through which of its path's features the row follows, so they are tabulated once per booster
+(kept while it lives) and a row costs ``O(leaves x depth)`` per tree instead of XGBoost's
+``O(leaves x depth^2)``. Boosters with several outputs, categorical splits or very deep paths
+use XGBoost's ``pred_contribs`` (the bias term always comes from it).
+
 ``trees="saabas"`` explains the boosters by their paths instead (XGBoost ``approx_contribs``,
-CatBoost's approximate mode): as additive, far cheaper for hundreds of deep trees (TreeSHAP
-costs ``O(leaves x depth^2)`` per tree and row, a path ``O(depth)``), but interactions are
-credited in tree order. Boosters that predict in float32 (XGBoost) round their own
-prediction: their gap is that rounding, about ``1e-7`` relative.
+CatBoost's approximate mode): as additive and cheaper still (a path costs ``O(depth)``), but
+interactions are credited in tree order. Boosters that predict in float32 (XGBoost) round
+their own prediction: their gap is that rounding, about ``1e-7`` relative.
 
 Features are summed back to the frame's columns: a :class:`~blend.MixedFeaturizer` names the
 column behind each of its features (a text or an image column is one column, whatever number of
@@ -188,23 +194,31 @@ def _xgb_contribs(xgb, Z, saabas: bool = False) -> tuple[np.ndarray, np.ndarray]
     score scale."""
     import xgboost
 
+    from blend.ensemble.tree_shap import tree_tables
+
     booster = xgb.get_booster()
     types = booster.feature_types
     categorical = types is not None and "c" in types
+    missing = xgb.missing if xgb.missing is not None else np.nan
+    iterations = xgb._get_iteration_range(None)
+    tables = None
+    if not saabas and (isinstance(Z, np.ndarray) or sp.issparse(Z)) and Z.shape[0] > 1:
+        tables = tree_tables(booster, iterations, Z.shape[1])
     data = xgboost.DMatrix(
-        Z,
-        missing=xgb.missing if xgb.missing is not None else np.nan,
+        Z if tables is None else Z[:1],  # the tables need XGBoost's bias only
+        missing=missing,
         feature_types=types if categorical else None,
         enable_categorical=categorical,
         nthread=xgb.n_jobs if xgb.n_jobs else -1,
     )
     contribs = booster.predict(
-        data,
-        pred_contribs=True,
-        approx_contribs=saabas,
-        iteration_range=xgb._get_iteration_range(None),
+        data, pred_contribs=True, approx_contribs=saabas, iteration_range=iterations
     )
     contribs = np.asarray(contribs, dtype=np.float64)
+    if tables is not None:  # exact TreeSHAP from per-leaf tables (blend.ensemble.tree_shap)
+        values = tables.contributions(Z, missing)
+        bias = np.broadcast_to(contribs[:1, -1:], (Z.shape[0], 1))
+        return values[:, :, None], np.array(bias)
     if contribs.ndim == 2:  # (n, F + 1): one output
         contribs = contribs[:, None, :]
     contribs = np.moveaxis(contribs, 1, 2)  # (n, F + 1, k)
@@ -514,9 +528,9 @@ def explain_member(
         Outputs of a regressor, classes of a classifier.
     trees : {"shap", "saabas"}, default="shap"
         Boosters: exact TreeSHAP, or Saabas path attribution (XGBoost ``approx_contribs``,
-        CatBoost's approximate mode; LightGBM stays on TreeSHAP): as additive, and about
-        100 times cheaper for deep boosters, but each split's change goes to its own feature
-        only, so interactions are credited by tree order.
+        CatBoost's approximate mode; LightGBM stays on TreeSHAP): as additive and cheaper
+        for deep boosters, but each split's change goes to its own feature only, so
+        interactions are credited by tree order.
 
     Returns
     -------
@@ -638,7 +652,7 @@ class ExplainMixin:
         output : int, default=0
             Regressors with several outputs: the output explained.
         trees : {"shap", "saabas"}, default="shap"
-            How boosters are explained: exact TreeSHAP, or Saabas paths (as additive, far
+            How boosters are explained: exact TreeSHAP, or Saabas paths (as additive,
             cheaper for many deep trees, interactions credited by tree order). Forests always
             use their paths.
 
