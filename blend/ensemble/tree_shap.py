@@ -76,23 +76,26 @@ def leaf_tables(z: np.ndarray, value: np.ndarray) -> np.ndarray:
     full = np.zeros((n, 2**d, d + 1))
     full[:, :, 0] = 1.0
     for k in range(d):
-        zk = z[:, k][:, None, None]
-        shifted = np.zeros_like(full)
-        shifted[:, :, 1:] = full[:, :, :-1]
-        full = np.where(bits[None, :, k, None], full * zk + shifted, full * zk)
+        on = bits[:, k]
+        grown = full * z[:, k][:, None, None]
+        grown[:, on, 1:] += full[:, on, :-1]
+        full = grown
+    weighted = full[:, :, :d] @ w  # sum_j w_j [t^j], before dividing out slot i
     out = np.empty((n, 2**d, d))
     for i in range(d):
         zi = z[:, i][:, None]
-        # divide by (z_i + t) where the row follows slot i (top down, stable for z_i <= 1) ...
-        quotient = np.zeros((n, 2**d, d))
-        carry = np.zeros((n, 2**d))
+        on = bits[:, i]
+        # not following slot i: its factor is the constant z_i
+        s = weighted / zi
+        # following it: divide by (z_i + t), top down (stable for z_i <= 1), weighting as we go
+        carry = np.zeros((n, int(on.sum())))
+        s_on = np.zeros_like(carry)
+        part = full[:, on, :]
         for j in range(d, 0, -1):
-            carry = full[:, :, j] - zi * carry
-            quotient[:, :, j - 1] = carry
-        # ... and by z_i where it does not
-        quotient = np.where(bits[None, :, i, None], quotient, full[:, :, :d] / zi[:, :, None])
-        s = quotient @ w
-        out[:, :, i] = value[:, None] * (bits[None, :, i] - z[:, i][:, None]) * s
+            carry = part[:, :, j] - zi * carry
+            s_on += w[j - 1] * carry
+        s[:, on] = s_on
+        out[:, :, i] = value[:, None] * (bits[None, :, i] - zi) * s
     return out
 
 
@@ -150,7 +153,7 @@ class TreeTables:
         self.default_left = default_left[used]
         self.step_split = inverse.reshape(n_leaves, depth).T.ravel()  # (depth * n_leaves,)
         self.step_left = path_left.T.ravel()
-        self.step_bit = path_slot.T.ravel().astype(np.uint8)
+        self.step_bit = (1 << path_slot.T.ravel()).astype(np.uint8)  # the step's slot, as a bit
         self.depth, self.n_leaves = depth, n_leaves
         self.full = ((1 << d) - 1).astype(np.uint8)
 
@@ -237,7 +240,7 @@ class TreeTables:
             x = x_all[a : a + _ROWS_PER_CHUNK][:, inverse]
             go_left = np.where(np.isnan(x), self.default_left, x < self.threshold)
             strays = go_left[:, self.step_split] != self.step_left
-            bad = (strays.astype(np.uint8) << self.step_bit).reshape(len(x), self.depth, -1)
+            bad = (strays * self.step_bit).reshape(len(x), self.depth, -1)
             failed = bad[:, 0]
             for step in range(1, self.depth):
                 failed = failed | bad[:, step]
