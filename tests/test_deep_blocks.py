@@ -150,7 +150,7 @@ def test_image_encoder_kinds(kind):
     assert out.shape[0] == 2 and len(out.shape) == 2
 
 
-@pytest.mark.parametrize("kind", ["conv", "separable", "lstm", "bag"])
+@pytest.mark.parametrize("kind", ["conv", "separable", "lstm", "pool"])
 def test_text_encoder_kinds(kind):
     encoder = text_encoder(_text_spec(), kind=kind, embedding_dim=4, filters=6)
     out = encoder(np.array([[2, 3, 4] + [0] * 9, [1] * 12], dtype="int32"))

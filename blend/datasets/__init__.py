@@ -1,4 +1,6 @@
-"""Built-in data: the real ``diamonds`` prices and a synthetic second-hand clothing market.
+"""Built-in data: the real ``diamonds`` prices, a synthetic second-hand clothing market and
+synthetic posts by authors of known age, income and gender (:func:`make_posts`, documented in
+:mod:`blend.datasets.posts`).
 
 ``make_clothing`` is a multi-input pricing problem with a known answer. The log price of each
 listing is a documented sum of effects, some of which only one modality can see:
@@ -45,7 +47,9 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-__all__ = ["ClothingMarket", "load_diamonds", "make_clothing"]
+from blend.datasets.posts import Posts, make_posts
+
+__all__ = ["ClothingMarket", "Posts", "load_diamonds", "make_clothing", "make_posts"]
 
 DIAMOND_ORDER = {
     "cut": ["Fair", "Good", "Very Good", "Premium", "Ideal"],

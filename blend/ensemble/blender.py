@@ -882,6 +882,7 @@ class BlendRegressor(IntervalMixin, RegressorMixin, _BaseBlend):
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
         X = self._record_input(X)
+        _refuse_mixed_heads(y)
         y_arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
         if y_arr.dtype.kind not in "fiub":
             try:
@@ -926,6 +927,22 @@ class BlendRegressor(IntervalMixin, RegressorMixin, _BaseBlend):
             out = np.asarray(self.final_estimator_.predict(out), dtype=float)
             return out if not self._single_output else out.reshape(-1)
         return out[:, 0] if self._single_output else out
+
+
+def _refuse_mixed_heads(y) -> None:
+    """A DataFrame target with label columns: say what the blenders do not support."""
+    if not isinstance(y, pd.DataFrame) or y.shape[1] < 2:
+        return
+    labels = [c for c in y.columns if not pd.api.types.is_numeric_dtype(y[c])]
+    labels += [c for c in y.columns if pd.api.types.is_bool_dtype(y[c]) and c not in labels]
+    if labels:
+        raise ValueError(
+            f"y mixes regression and classification targets (label columns: {labels}). "
+            "BlendRegressor blends numeric outputs only and BlendClassifier one label column; "
+            "a target with heads of different kinds (such as age, income band and gender) is "
+            "not supported by the blenders. Fit KerasMultiTaskEstimator for one network with "
+            "a head per column, or one blend per column."
+        )
 
 
 class BlendClassifier(CalibrationMixin, ClassifierMixin, _BaseBlend):
@@ -991,7 +1008,9 @@ class BlendClassifier(CalibrationMixin, ClassifierMixin, _BaseBlend):
         if y_arr.ndim != 1:
             raise ValueError(
                 "BlendClassifier supports one target column; got shape "
-                f"{y_arr.shape}. Fit one blend per target."
+                f"{y_arr.shape}. Several classification targets, or a mix of classification "
+                "and regression targets, are not blended: fit one blend per target, or "
+                "KerasMultiTaskEstimator for one network with a head per target."
             )
         if len(y_arr) != len(X):
             raise ValueError(f"X has {len(X)} rows but y has {len(y_arr)}.")

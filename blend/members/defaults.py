@@ -129,8 +129,13 @@ def wide_deep_joins(ctx: MemberContext) -> bool:
 
 
 def keras_graph_joins(ctx: MemberContext) -> bool:
-    """MIN_ROWS_DEEP rows, Keras installed, and only text or image columns."""
-    return _deep(ctx) and not _tabular_part(ctx) and has_deep()
+    """MIN_ROWS_DEEP rows, Keras installed, only text or image columns, one output."""
+    return _deep(ctx) and not _tabular_part(ctx) and not ctx.multi_output and has_deep()
+
+
+def keras_multitask_joins(ctx: MemberContext) -> bool:
+    """Regression with several outputs, MIN_ROWS_DEEP rows, Keras installed."""
+    return ctx.multi_output and _deep(ctx) and has_deep()
 
 
 @dataclass(frozen=True)
@@ -235,6 +240,13 @@ DEFAULT_MEMBERS: tuple[MemberRule, ...] = (
         "keras_graph",
         keras_graph_joins,
         "Without categorical or numeric columns a wide part has nothing to read: the plain graph.",
+    ),
+    MemberRule(
+        "keras_multitask",
+        "keras_multitask",
+        keras_multitask_joins,
+        "Several outputs: one body, a head per output whose loss is scaled to its own and "
+        "which keeps its own best epoch, where one shared head favours the widest output.",
     ),
 )
 

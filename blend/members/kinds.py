@@ -255,6 +255,12 @@ def _keras_graph(ctx: MemberContext) -> BaseEstimator:
     return cls(roles=dict(ctx.roles), random_state=ctx.random_state, verbose=0)
 
 
+def _keras_multitask(ctx: MemberContext) -> BaseEstimator:
+    from blend.members.deep.estimators import KerasMultiTaskEstimator
+
+    return KerasMultiTaskEstimator(roles=dict(ctx.roles), random_state=ctx.random_state, verbose=0)
+
+
 def _wide_deep(ctx: MemberContext) -> BaseEstimator:
     from blend.members.wide_deep.estimators import WideDeepClassifier, WideDeepRegressor
 
@@ -382,6 +388,13 @@ _KINDS = (
         "the multi-input Keras network reading text and images directly",
         _keras_graph,
         _as_is,
+    ),
+    MemberKind(
+        "keras_multitask",
+        "the Keras network with one head per output, each early-stopped on its own loss",
+        _keras_multitask,
+        _as_is,
+        ("regression",),
     ),
     MemberKind(
         "wide_deep",

@@ -6,9 +6,9 @@ merged feature vector (everything before the output head); :func:`build_model` a
 Named graphs choose the block family used by the branches and the trunk:
 
 ``"auto"``
-    metadata MLP, Conv1D text, a residual separable convnet on images, and a residual dense
-    trunk: separable convolutions keep the image branch cheap on CPUs, and the residual
-    trunk trains as easily as a shallow one.
+    metadata MLP, Conv1D text (or a bag of n-grams, see below), a residual separable
+    convnet on images, and a residual dense trunk: separable convolutions keep the image
+    branch cheap on CPUs, and the residual trunk trains as easily as a shallow one.
 ``"mlp"``
     dense layers only: mean-pooled token embeddings; images average-pooled and flattened.
 ``"resnet"``
@@ -17,6 +17,10 @@ Named graphs choose the block family used by the branches and the trunk:
     depthwise-separable convolutions on images and text, plain dense trunk.
 ``"inception"``
     inception modules on images.
+
+Text read as a bag of n-grams (inputs with the role ``"bag"``, chosen by the estimators'
+``text`` parameter) goes through :func:`bag_encoder`, dense layers over the TF-IDF weights,
+whatever the graph; the graph's text kind applies to token sequences.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from blend.members.deep.inputs import InputSpec
 
 __all__ = [
     "GRAPHS",
+    "bag_encoder",
     "build_body",
     "build_model",
     "image_encoder",
@@ -53,7 +58,7 @@ __all__ = [
 # Per named graph: image encoder kind, text encoder kind, residual trunk or not.
 _GRAPH_PARTS = {
     "auto": ("separable", "conv", True),  # keys: GRAPHS (blend.members.deep)
-    "mlp": ("pool", "bag", False),
+    "mlp": ("pool", "pool", False),
     "resnet": ("resnet", "conv", True),
     "separable": ("separable", "separable", False),
     "inception": ("inception", "conv", False),
@@ -119,7 +124,7 @@ def text_encoder(
 
     ``kind``: ``"conv"`` (Conv1D + global max pooling: finds keywords anywhere, cheap),
     ``"separable"`` (separable Conv1D), ``"lstm"`` (an LSTM reading the padded sequence with
-    masking) or ``"bag"`` (mean of the token embeddings).
+    masking) or ``"pool"`` (mean of the token embeddings, then a dense layer).
     """
     name = name or f"{spec.name}_encoder"
     tokens = keras.Input(shape=spec.shape, dtype="int32", name=f"{name}_tokens")
@@ -143,7 +148,7 @@ def text_encoder(
             seed=derive_seed(seed, "lstm_dropout"),
             name=f"{name}_lstm",
         )(x)
-    elif kind == "bag":
+    elif kind == "pool":
         x = layers.GlobalAveragePooling1D(name=f"{name}_pool")(x)
         x = layers.Dense(
             filters,
@@ -152,8 +157,32 @@ def text_encoder(
             name=f"{name}_dense",
         )(x)
     else:
-        raise ValueError(f"text kind must be 'conv', 'separable', 'lstm' or 'bag', got {kind!r}.")
+        raise ValueError(f"text kind must be 'conv', 'separable', 'lstm' or 'pool', got {kind!r}.")
     return keras.Model(tokens, x, name=name)
+
+
+def bag_encoder(
+    spec: InputSpec,
+    *,
+    units: int = 64,
+    dropout: float = 0.5,
+    name: str | None = None,
+    seed: int | None = None,
+) -> keras.Model:
+    """TF-IDF n-gram weights -> a dense layer (ReLU) -> dropout -> a vector.
+
+    A bag-of-bigrams model in the style of Chollet (*Deep Learning with Python*, 2nd ed.,
+    section 11.3): one wide dense layer reads which words and word pairs occur, and dropout
+    keeps it from memorizing the training rows' rare terms.
+    """
+    name = name or f"{spec.name}_encoder"
+    bag = keras.Input(shape=spec.shape, dtype="float32", name=f"{name}_terms")
+    x = layers.Dense(
+        units, activation="relu", kernel_initializer=glorot(seed, "dense"), name=f"{name}_dense"
+    )(bag)
+    if dropout:
+        x = layers.Dropout(dropout, seed=derive_seed(seed, "dropout"), name=f"{name}_drop")(x)
+    return keras.Model(bag, x, name=name)
 
 
 def image_encoder(
@@ -240,6 +269,8 @@ def build_body(
     text: str | None = None,
     text_embedding_dim: int = 32,
     text_filters: int = 64,
+    bag_units: int = 64,
+    bag_dropout: float = 0.5,
     image: str | None = None,
     image_widths: Sequence[int] = (16, 32, 64),
     image_flip: bool = True,
@@ -259,8 +290,10 @@ def build_body(
     meta_units, max_embedding_dim : int
         Width of the metadata branch's dense layer; largest categorical embedding.
     text, text_embedding_dim, text_filters :
-        Override the graph's text encoder kind (``"conv"``, ``"separable"``, ``"lstm"``,
-        ``"bag"``) and its sizes.
+        Override the graph's text encoder kind for token sequences (``"conv"``,
+        ``"separable"``, ``"lstm"``, ``"pool"``) and its sizes.
+    bag_units, bag_dropout : int, float
+        Width and dropout of :func:`bag_encoder`, for text read as a bag of n-grams.
     image, image_widths, image_flip :
         Override the graph's image encoder kind, its stage widths, and whether images are
         mirrored at random while training (on by default).
@@ -316,14 +349,18 @@ def build_body(
 
     done: set[str] = set()
     for spec in specs:
-        if spec.role not in ("text", "image") or spec.name in done:
+        if spec.role not in ("text", "bag", "image") or spec.name in done:
             continue
         members = [s for s in specs if spec.group is not None and s.group == spec.group]
         members = members or [spec]
         done.update(s.name for s in members)
         encoder_name = f"{spec.group}_encoder" if spec.group else f"{spec.name}_encoder"
         branch_seed = derive_seed(seed, encoder_name)
-        if spec.role == "text":
+        if spec.role == "bag":
+            encoder = bag_encoder(
+                spec, units=bag_units, dropout=bag_dropout, name=encoder_name, seed=branch_seed
+            )
+        elif spec.role == "text":
             encoder = text_encoder(
                 spec,
                 kind=text_kind,

@@ -30,7 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from blend.features.validation import FrameInputMixin, check_class_labels, check_target
 from blend.members.deep import GRAPHS
-from blend.members.deep.inputs import InputEncoder, InputSpec
+from blend.members.deep.inputs import TEXT_MODES, InputEncoder, InputSpec
 
 __all__ = [
     "KerasGraphBase",
@@ -119,6 +119,7 @@ _BASE_CONSTRAINTS = {
     "roles": [dict, None],
     "graph": [StrOptions(set(GRAPHS)), callable],
     "shared": [None, "boolean", list, tuple],
+    "text": [StrOptions(set(TEXT_MODES))],
     "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
     "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
     "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
@@ -189,7 +190,9 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ hooks
     def _make_encoder(self) -> InputEncoder:
-        return InputEncoder(self.roles, shared=self.shared, **self._routed("encoder__"))
+        return InputEncoder(
+            self.roles, shared=self.shared, text=self.text, **self._routed("encoder__")
+        )
 
     def _build_model(self, specs: list[InputSpec]):
         """Build the uncompiled Keras model from the input specs (override to extend)."""
@@ -292,17 +295,19 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
             # all use the averaged weights.
             callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
         if validated and self.patience > 0:
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    patience=self.patience, restore_best_weights=True, min_delta=1e-5
-                )
-            )
+            callbacks.append(self._early_stopping())
             callbacks.append(
                 keras.callbacks.ReduceLROnPlateau(
                     factor=0.5, patience=max(1, self.patience // 2), min_lr=1e-5
                 )
             )
         return callbacks
+
+    def _early_stopping(self):
+        """The early-stopping callback (restores the best validated weights at the end)."""
+        return _keras().callbacks.EarlyStopping(
+            patience=self.patience, restore_best_weights=True, min_delta=1e-5
+        )
 
     def fit(self, X, y, sample_weight=None, **fit_params):
         """Fit the graph on a DataFrame (or a numeric array) and a target.
@@ -345,6 +350,7 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
         encoder = self._make_encoder().fit(X)
         self.encoder_ = encoder
         self.roles_ = dict(encoder.roles_)
+        self.text_mode_ = dict(getattr(encoder, "text_modes_", {}))
         train_rows, val_rows = self._split(len(X), seed)
 
         model = self._build_model(encoder.specs_)
@@ -440,11 +446,12 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
         return state
 
 
-def _base_params(obj, roles, graph, shared, epochs, batch_size, learning_rate, optimizer,
+def _base_params(obj, roles, graph, shared, text, epochs, batch_size, learning_rate, optimizer,
                  validation_fraction, patience, random_state, verbose):  # fmt: skip
     obj.roles = roles
     obj.graph = graph
     obj.shared = shared
+    obj.text = text
     obj.epochs = epochs
     obj.batch_size = batch_size
     obj.learning_rate = learning_rate
@@ -466,6 +473,14 @@ _PARAMS_DOC = """
         graph over inputs named ``spec.name``, ending in the outputs this estimator expects.
     shared : None, False or list of column lists, default=None
         Columns sharing one encoder. ``None``: image columns of the same shape share one.
+    text : {"auto", "bag", "sequence"}, default="auto"
+        How text columns are read. ``"sequence"``: token ids through an embedding and the
+        graph's sequence encoder (a Conv1D by default). ``"bag"``: the TF-IDF weights of the
+        column's unigrams and bigrams (the most frequent in the training rows: at most one per
+        16 rows and ``encoder__max_tokens``) through a dense layer with dropout. ``"auto"``:
+        a bag where the training rows divided by the column's mean words is below 1,500, a
+        sequence beyond (Chollet, *Deep Learning with Python*, 2nd ed., section 11.3);
+        ``text_mode_`` records the choice.
     epochs : int, default=200
         Maximum epochs; early stopping on the validation split usually ends training sooner.
     batch_size : int, default=256
@@ -504,6 +519,8 @@ _ATTRIBUTES_DOC = """
         The fitted input encoder (vocabularies, scaling, image shapes).
     roles_ : dict
         The resolved ``{column: role}`` mapping.
+    text_mode_ : dict
+        ``{text column: "bag" or "sequence"}``: how each text column was read (see ``text``).
     history_ : dict of lists
         Per-epoch training (and validation) losses.
     n_features_in_ : int
@@ -541,6 +558,7 @@ class KerasGraphRegressor(RegressorMixin, KerasGraphBase):
         roles=None,
         graph="auto",
         shared=None,
+        text="auto",
         epochs=200,
         batch_size=256,
         learning_rate=3e-3,
@@ -552,8 +570,8 @@ class KerasGraphRegressor(RegressorMixin, KerasGraphBase):
         loss="mse",
         **routed,
     ):
-        _base_params(self, roles, graph, shared, epochs, batch_size, learning_rate, optimizer,
-                     validation_fraction, patience, random_state, verbose)  # fmt: skip
+        _base_params(self, roles, graph, shared, text, epochs, batch_size, learning_rate,
+                     optimizer, validation_fraction, patience, random_state, verbose)  # fmt: skip
         self.loss = loss
         self._store(routed)
 
@@ -638,6 +656,7 @@ class KerasGraphClassifier(ClassifierMixin, KerasGraphBase):
         roles=None,
         graph="auto",
         shared=None,
+        text="auto",
         epochs=200,
         batch_size=256,
         learning_rate=3e-3,
@@ -649,8 +668,8 @@ class KerasGraphClassifier(ClassifierMixin, KerasGraphBase):
         class_weight=None,
         **routed,
     ):
-        _base_params(self, roles, graph, shared, epochs, batch_size, learning_rate, optimizer,
-                     validation_fraction, patience, random_state, verbose)  # fmt: skip
+        _base_params(self, roles, graph, shared, text, epochs, batch_size, learning_rate,
+                     optimizer, validation_fraction, patience, random_state, verbose)  # fmt: skip
         self.class_weight = class_weight
         self._store(routed)
 
@@ -743,16 +762,24 @@ def infer_task(series: pd.Series) -> str:
 class KerasMultiTaskEstimator(KerasGraphBase):
     __doc__ = f"""One multi-input body, one head per target column.
 
-    ``y`` is a DataFrame with one column per task. Each task is ``"regression"`` (linear
-    head, mean squared error on the standardized target), ``"binary"`` (sigmoid, binary
-    cross-entropy) or ``"multiclass"`` (softmax, sparse categorical cross-entropy), inferred
-    from the column dtypes (:func:`infer_task`) or given with ``tasks``.
+    ``y`` is a DataFrame with one column per task (a *head*; a 2-D numeric array gives heads
+    named by position, as a blender passes a multi-output target). Each head is ``"regression"``
+    (linear, mean squared error), ``"binary"`` (sigmoid, binary cross-entropy) or
+    ``"multiclass"`` (softmax, sparse categorical cross-entropy), inferred from the column
+    dtypes (:func:`infer_task`) or given with ``tasks``.
+
+    Training is set up so that one network does the work of one network per head
+    (:mod:`blend.members.deep.multitask` says why): every head starts at its training prior and
+    its loss is divided by its loss there, so each head's weighted loss starts at 1; early
+    stopping watches each head's validation loss and stops when none improves, keeping the
+    epoch with the lowest sum of normalized validation losses.
     {_PARAMS_DOC}
     tasks : dict, optional
         ``{{column: task type}}`` overriding inference.
     loss_weights : dict, optional
-        ``{{column: weight}}``; 1 for every head by default (regression losses are
-        standardized, so heads start on an equal footing).
+        ``{{column: weight}}`` multiplying the default weight of the heads named (1 for the
+        others). The default weight of a head is one over its loss at initialisation
+        (``head_baseline_loss_``).
 
     Attributes
     ----------
@@ -760,6 +787,16 @@ class KerasMultiTaskEstimator(KerasGraphBase):
         ``{{column: task type}}``.
     classes_ : dict
         ``{{column: ndarray of labels}}`` for the classification heads.
+    head_baseline_loss_ : dict
+        ``{{column: loss of predicting the training prior}}`` (the variance of a regression
+        target, the entropy of a class distribution): each head's loss at initialisation.
+    head_best_epoch_ : dict
+        ``{{column: epoch}}`` (from 1) where each head's validation loss was lowest; empty
+        without validation.
+    best_epoch_ : int or None
+        The epoch of the weights kept (lowest sum of normalized validation losses). A head
+        whose own best epoch differs predicts with a copy of the body at that epoch, inside
+        ``model_``.
     {_ATTRIBUTES_DOC}
 
     Examples
@@ -772,6 +809,8 @@ class KerasMultiTaskEstimator(KerasGraphBase):
     >>> est = KerasMultiTaskEstimator(epochs=2, random_state=0).fit(X, Y)
     >>> est.predict(X.iloc[:2]).columns.tolist()
     ['price', 'expensive']
+    >>> sorted(est.score_per_head(X, Y))
+    ['expensive', 'price']
     """
 
     def __init__(
@@ -780,6 +819,7 @@ class KerasMultiTaskEstimator(KerasGraphBase):
         roles=None,
         graph="auto",
         shared=None,
+        text="auto",
         epochs=200,
         batch_size=256,
         learning_rate=3e-3,
@@ -792,8 +832,8 @@ class KerasMultiTaskEstimator(KerasGraphBase):
         loss_weights=None,
         **routed,
     ):
-        _base_params(self, roles, graph, shared, epochs, batch_size, learning_rate, optimizer,
-                     validation_fraction, patience, random_state, verbose)  # fmt: skip
+        _base_params(self, roles, graph, shared, text, epochs, batch_size, learning_rate,
+                     optimizer, validation_fraction, patience, random_state, verbose)  # fmt: skip
         self.tasks = tasks
         self.loss_weights = loss_weights
         self._store(routed)
@@ -808,63 +848,60 @@ class KerasMultiTaskEstimator(KerasGraphBase):
         return list(self._heads)
 
     def _encode_targets(self, y, X):
-        if isinstance(y, pd.Series):
-            y = y.to_frame()
-        if not isinstance(y, pd.DataFrame):
-            raise TypeError(
-                f"KerasMultiTaskEstimator needs y as a DataFrame (one column per task), got "
-                f"{type(y).__name__}."
-            )
-        if len(y) != len(X):
-            raise ValueError(
-                f"X has {len(X)} rows but y has {len(y)}; pass one target row per row of X."
-            )
-        tasks = dict(self.tasks or {})
-        for column in tasks:
-            if column not in y.columns:
-                raise ValueError(f"tasks names {column!r}, which y does not have.")
-            if tasks[column] not in TASK_TYPES:
-                raise ValueError(
-                    f"Task type {tasks[column]!r} for {column!r} is unknown; use one of "
-                    f"{TASK_TYPES}."
-                )
+        from blend.members.deep.multitask import baseline_loss
+
+        y = _target_frame(y, len(X))
+        tasks = _check_tasks(self.tasks, y)
         self.tasks_, self.classes_, self._heads = {}, {}, {}
         self.target_mean_, self.target_scale_ = {}, {}
+        self.head_baseline_loss_, self._priors = {}, {}
         targets = {}
         used = set()
         for column in y.columns:
-            series = y[column]
-            if series.isna().any():
-                raise ValueError(
-                    f"Target column {column!r} has missing values; drop or fill them first."
-                )
-            task = tasks.get(column) or infer_task(series)
+            task = tasks.get(column) or infer_task(y[column])
             head = _head_name(column, used)
             self.tasks_[column] = task
             self._heads[head] = column
             if task == "regression":
-                values = check_target(series.astype(np.float64), name=f"y[{column!r}]")
-                values = values.astype(np.float32).reshape(-1, 1)
-                self.target_mean_[column] = float(values.mean())
-                std = float(values.std())
-                self.target_scale_[column] = std if std > 1e-12 else 1.0
-                targets[head] = values
+                targets[head] = self._regression_target(y[column], column)
+                scale = self.target_scale_[column]
             else:
-                classes, codes = np.unique(series.to_numpy(), return_inverse=True)
-                if len(classes) < 2:
-                    raise ValueError(f"Target column {column!r} has only one class.")
-                if task == "binary" and len(classes) != 2:
-                    raise ValueError(
-                        f"Target column {column!r} is declared 'binary' but has "
-                        f"{len(classes)} classes; declare it 'multiclass'."
-                    )
-                self.classes_[column] = classes
-                targets[head] = (
-                    codes.astype(np.float32).reshape(-1, 1)
-                    if task == "binary"
-                    else codes.astype(np.int32)
-                )
+                targets[head] = self._class_target(y[column], column, task)
+                scale = 1.0
+            self.head_baseline_loss_[column] = baseline_loss(task, targets[head], scale)
         return targets
+
+    def _regression_target(self, series: pd.Series, column) -> np.ndarray:
+        try:
+            values = check_target(series.astype(np.float64), name=f"y[{column!r}]")
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"Head {column!r} is a regression head but its target is not numeric and "
+                f"finite ({error}); declare it with tasks={{{column!r}: 'multiclass'}} or fix "
+                "the column."
+            ) from error
+        values = values.astype(np.float32).reshape(-1, 1)
+        self.target_mean_[column] = float(values.mean())
+        std = float(values.std())
+        self.target_scale_[column] = std if std > 1e-12 else 1.0
+        return values
+
+    def _class_target(self, series: pd.Series, column, task: str) -> np.ndarray:
+        from blend.members.deep.multitask import prior_logits
+
+        classes, codes = np.unique(series.to_numpy(), return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(f"Head {column!r} has only one class ({classes[0]!r}).")
+        if task == "binary" and len(classes) != 2:
+            raise ValueError(
+                f"Head {column!r} is declared 'binary' but has {len(classes)} classes; "
+                "declare it 'multiclass'."
+            )
+        self.classes_[column] = classes
+        self._priors[column] = prior_logits(task, codes)
+        if task == "binary":
+            return codes.astype(np.float32).reshape(-1, 1)
+        return codes.astype(np.int32)
 
     def _losses(self):
         losses = {
@@ -875,19 +912,59 @@ class KerasMultiTaskEstimator(KerasGraphBase):
         return {head: losses[self.tasks_[column]] for head, column in self._heads.items()}
 
     def _loss_weights(self):
+        """Each head's loss over its loss at initialisation, times ``loss_weights``."""
         given = dict(self.loss_weights or {})
         unknown = set(given) - set(self.tasks_)
         if unknown:
-            raise ValueError(f"loss_weights names {sorted(unknown)}, which y does not have.")
-        weights = {}
-        for head, column in self._heads.items():
-            w = float(given.get(column, 1.0))
-            if self.tasks_[column] == "regression":
-                w /= self.target_scale_[column] ** 2  # mse on the standardized target
-            weights[head] = w
-        return weights
+            raise ValueError(
+                f"loss_weights names head(s) {sorted(unknown, key=str)}, which y does not have "
+                f"(heads: {list(self.tasks_)})."
+            )
+        return {
+            head: float(given.get(column, 1.0)) / self.head_baseline_loss_[column]
+            for head, column in self._heads.items()
+        }
+
+    def _early_stopping(self):
+        from blend.members.deep.multitask import head_early_stopping
+
+        self._stopper = head_early_stopping(self._heads, self._loss_weights(), self.patience)
+        return self._stopper
+
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        """Fit every head on one body (see :meth:`KerasGraphBase.fit`).
+
+        Parameters
+        ----------
+        X : DataFrame
+        y : DataFrame
+            One column per head, no missing values.
+        sample_weight : array of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        from blend.members.deep.multitask import assemble_checkpoints
+
+        self._stopper = None
+        try:
+            super().fit(X, y, sample_weight=sample_weight, **fit_params)
+            stopper = self._stopper
+            self.head_best_epoch_ = dict(stopper.best_epochs) if stopper else {}
+            self.best_epoch_ = (stopper.best_epoch or None) if stopper else None
+            if self.best_epoch_:
+                self.model_ = assemble_checkpoints(
+                    self.model_, stopper.head_weights, self.best_epoch_
+                )
+                stopper.head_weights = {}
+        finally:
+            self.__dict__.pop("_stopper", None)
+            self.__dict__.pop("_priors", None)
+        return self
 
     def _make_outputs(self, features, extra_logits=None):
+        import keras
         from keras import layers
 
         extra_logits = extra_logits or {}
@@ -895,8 +972,13 @@ class KerasMultiTaskEstimator(KerasGraphBase):
         for head, column in self._heads.items():
             task = self.tasks_[column]
             units = len(self.classes_[column]) if task == "multiclass" else 1
+            prior = self._priors.get(column)
+            bias = "zeros" if prior is None else keras.initializers.Constant(prior)
             z = layers.Dense(
-                units, kernel_initializer=self._initializer(head), name=f"{head}_logit"
+                units,
+                kernel_initializer=self._initializer(head),
+                bias_initializer=bias,
+                name=f"{head}_logit",
             )(features)
             if extra_logits.get(head) is not None:
                 z = layers.Add(name=f"{head}_sum")([z, extra_logits[head]])
@@ -935,23 +1017,78 @@ class KerasMultiTaskEstimator(KerasGraphBase):
             if self.tasks_[column] != "regression"
         }
 
-    def score(self, X, y) -> float:
-        """Mean over tasks of R² (regression) and accuracy (classification)."""
-        from sklearn.metrics import accuracy_score, r2_score
+    def score_per_head(self, X, y) -> dict:
+        """``{column: score}`` per head: R² for regression heads, accuracy for the others.
 
+        Parameters
+        ----------
+        X : DataFrame
+        y : DataFrame
+            One column per head (other columns are ignored).
+
+        Returns
+        -------
+        dict
+        """
+        from blend.members.deep.multitask import score_heads
+
+        check_is_fitted(self, "model_")
         y = y.to_frame() if isinstance(y, pd.Series) else y
-        pred = self.predict(X)
-        scores = []
-        for column, task in self.tasks_.items():
-            metric = r2_score if task == "regression" else accuracy_score
-            scores.append(metric(y[column].to_numpy(), pred[column].to_numpy()))
-        return float(np.mean(scores))
+        return score_heads(self.tasks_, y, self.predict(X))
+
+    def score(self, X, y) -> float:
+        """The mean over heads of :meth:`score_per_head` (R² or accuracy)."""
+        return float(np.mean(list(self.score_per_head(X, y).values())))
+
+
+def _target_frame(y, n: int) -> pd.DataFrame:
+    """``y`` as a DataFrame with ``n`` rows and no missing value, or an error naming the head.
+
+    A 2-D array (a blender's multi-output target) gives heads named by column position.
+    """
+    if isinstance(y, pd.Series):
+        y = y.to_frame()
+    if isinstance(y, np.ndarray) and y.ndim == 2:
+        y = pd.DataFrame(y)
+    if not isinstance(y, pd.DataFrame):
+        raise TypeError(
+            f"KerasMultiTaskEstimator needs y as a DataFrame (one column per head), got "
+            f"{type(y).__name__}."
+        )
+    if len(y) != n:
+        raise ValueError(f"X has {n} rows but y has {len(y)}; pass one target row per row of X.")
+    for column in y.columns:
+        missing = int(y[column].isna().sum())
+        if missing:
+            raise ValueError(
+                f"Head {column!r}: the target column has {missing} missing value(s); drop "
+                "those rows or fill them before fitting."
+            )
+    return y
+
+
+def _check_tasks(tasks, y: pd.DataFrame) -> dict:
+    """``tasks`` checked against ``y``'s columns and the supported head kinds."""
+    tasks = dict(tasks or {})
+    for column, task in tasks.items():
+        if column not in y.columns:
+            raise ValueError(
+                f"tasks names head {column!r}, which is not a column of y (columns: "
+                f"{list(y.columns)})."
+            )
+        if task not in TASK_TYPES:
+            raise ValueError(
+                f"Head {column!r}: task type {task!r} is unknown; the supported head kinds are "
+                f"{TASK_TYPES}."
+            )
+    return tasks
 
 
 def _head_name(column: object, used: set[str]) -> str:
     import re
 
     base = re.sub(r"[^0-9A-Za-z_]", "_", str(column)) or "task"
+    base = f"y{base}" if base[0].isdigit() else base  # output names start with a letter
     name, i = base, 1
     while name in used:
         i += 1

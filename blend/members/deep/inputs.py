@@ -10,8 +10,11 @@ One Keras input per
 * all numeric columns together (``num``, float32 of shape ``(k,)``: values clipped to the
   fit's 0.1% / 99.9% quantiles, then standardized, with NaN/inf read as the fit mean; then
   one missing-indicator per column that had missing values in fit),
-* text column (``txt_<column>``, int32 token ids padded with 0 to ``sequence_length``; ids 0
-  and 1 are padding and out-of-vocabulary),
+* text column read as a sequence (``txt_<column>``, int32 token ids padded with 0 to
+  ``sequence_length``; ids 0 and 1 are padding and out-of-vocabulary),
+* text column read as a bag of n-grams (``bag_<column>``, float32 of shape ``(n_terms,)``: the
+  TF-IDF weights of the unigrams and bigrams kept in fit, each row scaled to unit length;
+  :meth:`InputEncoder.transform` can return it as a sparse matrix, densified per batch),
 * image column (``img_<column>``, the raw pixels, ``uint8`` or ``float32``; scaling happens in
   the model through a ``Rescaling`` layer with the spec's ``scale``/``offset``).
 
@@ -21,6 +24,7 @@ one vocabulary.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -40,7 +44,13 @@ from blend.features.validation import (
 )
 from blend.roles import columns_with, image_source, resolve_roles
 
-__all__ = ["InputEncoder", "InputSpec", "tokenize"]  # FrameDataset: see __getattr__
+__all__ = [
+    "InputEncoder",
+    "InputSpec",
+    "choose_text_mode",
+    "ngrams",
+    "tokenize",
+]  # FrameDataset: see __getattr__
 
 PAD, OOV = 0, 1
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -51,6 +61,17 @@ _MAX_AUTO_LENGTH = 256
 _MAX_Z = 1e6
 # Numerics are clipped to these training quantiles (both tails) before standardizing.
 _CLIP_QUANTILE = 0.001
+TEXT_MODES = ("auto", "bag", "sequence")
+# text="auto": below this many samples per mean word of a text, a bag of n-grams reads it
+# better than a sequence model (Chollet, Deep Learning with Python, 2nd ed., section 11.3).
+BAG_RATIO = 1500
+# A bag's n-grams must occur in this many training rows: rarer ones only memorize rows.
+_BAG_MIN_DF = 2
+# A bag keeps at most one n-gram per this many training rows (and at least _BAG_MIN_TERMS):
+# its dense layer has a weight per n-gram and unit, and with more n-grams than the rows can
+# inform it memorizes the rare ones (bench/bench_multitask.py measures the cap).
+_ROWS_PER_TERM = 16
+_BAG_MIN_TERMS = 100
 
 
 @dataclass(frozen=True)
@@ -62,7 +83,8 @@ class InputSpec:
     name : str
         The Keras input name and the key of :meth:`InputEncoder.transform`'s dict.
     role : str
-        ``"categorical"``, ``"numeric"``, ``"text"`` or ``"image"``.
+        ``"categorical"``, ``"numeric"``, ``"text"`` (token ids), ``"bag"`` (a text column's
+        TF-IDF n-gram weights) or ``"image"``.
     columns : tuple of str
         The DataFrame column(s) it reads.
     shape : tuple of int
@@ -70,7 +92,8 @@ class InputSpec:
     dtype : str
         ``"int32"``, ``"float32"`` or ``"uint8"``.
     vocab_size : int or None
-        Embedding table size (ids ``< vocab_size``) for categorical and text inputs.
+        Embedding table size (ids ``< vocab_size``) for categorical and text inputs; the
+        number of n-grams for bag inputs.
     group : str or None
         Inputs with the same group share one encoder (and text inputs one vocabulary).
     source : str or None
@@ -96,6 +119,29 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
 
 
+def ngrams(tokens: Sequence[str]) -> list[str]:
+    """The unigrams and bigrams of a token list (a bigram is two tokens joined by a space)."""
+    return [*tokens, *(f"{a} {b}" for a, b in itertools.pairwise(tokens))]
+
+
+def choose_text_mode(n_samples: int, mean_words: float) -> str:
+    """``"bag"`` when ``n_samples / mean_words < 1500``, else ``"sequence"``.
+
+    The rule of thumb of Chollet (*Deep Learning with Python*, 2nd ed., section 11.3): with
+    few samples or short texts, a bag of bigrams feeding dense layers beats sequence models;
+    beyond that ratio, a sequence model can learn word order. Empty texts read as sequences
+    (there is nothing to bag).
+
+    Examples
+    --------
+    >>> choose_text_mode(4000, 12.0), choose_text_mode(100_000, 12.0)
+    ('bag', 'sequence')
+    """
+    if mean_words <= 0:
+        return "sequence"
+    return "bag" if n_samples / mean_words < BAG_RATIO else "sequence"
+
+
 def _safe_name(column: object) -> str:
     name = re.sub(r"[^0-9A-Za-z_]", "_", str(column))
     return name or "col"
@@ -119,13 +165,20 @@ class InputEncoder:
         ``{column: role}`` overrides; other columns are inferred with
         :func:`blend.infer_roles`. Columns with the role ``"ignore"`` are dropped.
     max_tokens : int, default=10000
-        Text vocabulary size, including the padding and out-of-vocabulary ids.
+        Text vocabulary size: token ids (including the padding and out-of-vocabulary ids) for
+        a sequence, n-grams (the most frequent in fit) for a bag.
     sequence_length : int, optional
         Tokens per text; by default the 99th percentile of the fit texts' lengths (at most 256).
     shared : None, False or list of lists of columns, default=None
         Which columns share one encoder. ``None``: image columns of the same shape share one;
         ``False``: nothing is shared; a list such as ``[["q1", "q2"]]`` declares the groups
         (columns of a group must have the same role, and for images the same shape).
+    text : {"sequence", "bag", "auto"}, default="sequence"
+        How text columns are read: ``"sequence"`` as padded token ids (for an embedding and a
+        sequence model), ``"bag"`` as the TF-IDF weights of their unigrams and bigrams (for
+        dense layers; the n-grams in most fit rows, at most ``max_tokens`` and one per 16 fit
+        rows, 100 at least), ``"auto"`` per column (or shared group) by
+        :func:`choose_text_mode` on the fit rows.
 
     Attributes
     ----------
@@ -135,6 +188,8 @@ class InputEncoder:
         One spec per Keras input, in a fixed order.
     columns_ : list of str
         The columns read (every role but ``"ignore"``).
+    text_modes_ : dict
+        ``{text column: "bag" or "sequence"}``, the reading chosen for each text column.
 
     Examples
     --------
@@ -155,11 +210,13 @@ class InputEncoder:
         max_tokens: int = 10_000,
         sequence_length: int | None = None,
         shared: bool | Sequence[Sequence[str]] | None = None,
+        text: str = "sequence",
     ) -> None:
         self.roles = roles
         self.max_tokens = max_tokens
         self.sequence_length = sequence_length
         self.shared = shared
+        self.text = text
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: pd.DataFrame) -> InputEncoder:
@@ -206,6 +263,8 @@ class InputEncoder:
             raise ValueError(
                 f"sequence_length must be a positive integer or None, got {self.sequence_length!r}."
             )
+        if self.text not in TEXT_MODES:
+            raise ValueError(f"text must be one of {TEXT_MODES}, got {self.text!r}.")
 
     def _fit_categorical(self, X: pd.DataFrame, roles: dict, unique) -> list[InputSpec]:
         """One vocabulary per categorical column, levels by decreasing count."""
@@ -256,34 +315,59 @@ class InputEncoder:
         return [InputSpec(unique("num"), "numeric", tuple(numeric), (width,), "float32")]
 
     def _fit_text(self, X: pd.DataFrame, roles: dict, unique) -> list[InputSpec]:
-        """The sequence length and a vocabulary per shared group (or per text column)."""
+        """Per shared group (or text column): its reading, and a vocabulary for it."""
         self.token_vocabularies_: dict[str, list[str]] = {}
+        self.bag_vocabularies_: dict[str, list[str]] = {}
+        self.bag_idf_: dict[str, list[float]] = {}
+        self.text_modes_: dict[str, str] = {}
         text_columns = columns_with(roles, "text")
         tokens = {}
         for column in text_columns:
             _check_text_cells(X[column], column)
             tokens[column] = [tokenize(t) for t in text_values(X[column])]
-        self.sequence_length_ = self._sequence_length([len(t) for c in tokens for t in tokens[c]])
-        for column in text_columns:
-            key = self._group_of.get(column, column)
-            if key in self.token_vocabularies_:
-                continue
-            members = [c for c in text_columns if self._group_of.get(c, c) == key]
-            counts = Counter(w for c in members for t in tokens[c] for w in t)
-            words = sorted(counts, key=lambda w: (-counts[w], w))[: self.max_tokens - 2]
-            self.token_vocabularies_[key] = words
-        return [
-            InputSpec(
-                unique(f"txt_{_safe_name(column)}"),
-                "text",
-                (column,),
-                (self.sequence_length_,),
-                "int32",
-                vocab_size=len(self.token_vocabularies_[self._group_of.get(column, column)]) + 2,
-                group=self._group_of.get(column),
-            )
-            for column in text_columns
-        ]
+        keys = {c: self._group_of.get(c, c) for c in text_columns}
+        modes = {}
+        for key in dict.fromkeys(keys.values()):
+            members = [c for c in text_columns if keys[c] == key]
+            words = np.mean([len(t) for c in members for t in tokens[c]])
+            mode = self.text if self.text != "auto" else choose_text_mode(len(X), float(words))
+            modes[key] = mode
+            if mode == "bag":
+                self._fit_bag(key, [t for c in members for t in tokens[c]], len(X))
+            else:
+                counts = Counter(w for c in members for t in tokens[c] for w in t)
+                ranked = sorted(counts, key=lambda w: (-counts[w], w))
+                self.token_vocabularies_[key] = ranked[: self.max_tokens - 2]
+        self.text_modes_ = {c: modes[keys[c]] for c in text_columns}
+        sequences = [len(t) for c in text_columns if modes[keys[c]] != "bag" for t in tokens[c]]
+        self.sequence_length_ = self._sequence_length(sequences)
+        return [self._text_spec(column, modes[keys[column]], unique) for column in text_columns]
+
+    def _fit_bag(self, key: str, documents: list[list[str]], n_rows: int) -> None:
+        """The most frequent n-grams (in two rows or more) and their IDF.
+
+        At most ``max_tokens``, and at most one per 16 training rows (100 at least).
+        """
+        df = Counter(g for tokens in documents for g in set(ngrams(tokens)))
+        kept = [g for g, k in df.items() if k >= _BAG_MIN_DF] or list(df) or [""]
+        size = min(self.max_tokens, max(_BAG_MIN_TERMS, n_rows // _ROWS_PER_TERM))
+        terms = sorted(kept, key=lambda g: (-df.get(g, 0), g))[:size]
+        n = len(documents)
+        # Smoothed IDF (as scikit-learn's TfidfVectorizer): log((1 + n) / (1 + df)) + 1.
+        self.bag_vocabularies_[key] = terms
+        self.bag_idf_[key] = [math.log((1 + n) / (1 + df.get(g, 0))) + 1.0 for g in terms]
+
+    def _text_spec(self, column: str, mode: str, unique) -> InputSpec:
+        key = self._group_of.get(column, column)
+        if mode == "bag":
+            size = len(self.bag_vocabularies_[key])
+            name, role, shape, dtype = f"bag_{_safe_name(column)}", "bag", (size,), "float32"
+        else:
+            size = len(self.token_vocabularies_[key]) + 2
+            name, role, dtype = f"txt_{_safe_name(column)}", "text", "int32"
+            shape = (self.sequence_length_,)
+        return InputSpec(unique(name), role, (column,), shape, dtype, vocab_size=size,
+                         group=self._group_of.get(column))  # fmt: skip
 
     def _sequence_length(self, lengths: list[int]) -> int:
         """``sequence_length``, or the 99th percentile of the texts' lengths (capped)."""
@@ -372,10 +456,14 @@ class InputEncoder:
         self._check_fitted()
         return [s for s in self.specs_ if s.role == "image" and s.source == "path"]
 
-    def transform(self, X: pd.DataFrame, *, skip: Sequence[str] = ()) -> dict[str, np.ndarray]:
+    def transform(
+        self, X: pd.DataFrame, *, skip: Sequence[str] = (), sparse: bool = False
+    ) -> dict[str, np.ndarray]:
         """One array per Keras input (keys are the spec names), without modifying ``X``.
 
         ``skip`` lists input names not to compute (e.g. image files streamed later).
+        ``sparse=True`` returns bag-of-n-gram inputs as ``scipy.sparse`` CSR matrices (a
+        training set's bags stay small; batches are densified one at a time).
         """
         self._check_fitted()
         if not isinstance(X, pd.DataFrame):
@@ -391,6 +479,9 @@ class InputEncoder:
                 out[spec.name] = self._numeric(X)
             elif spec.role == "text":
                 out[spec.name] = self._text(X[spec.columns[0]], spec.columns[0])
+            elif spec.role == "bag":
+                bag = self._bag(X[spec.columns[0]], spec.columns[0])
+                out[spec.name] = bag if sparse else bag.toarray()
             else:
                 out[spec.name] = self.read_images(spec, X[spec.columns[0]])
         return out
@@ -408,6 +499,8 @@ class InputEncoder:
             }
             for key, words in self.token_vocabularies_.items():
                 tables[("text", key)] = dict(zip(words, range(2, len(words) + 2)))
+            for key, terms in getattr(self, "bag_vocabularies_", {}).items():
+                tables[("bag", key)] = dict(zip(terms, range(len(terms))))
             self._lookups = tables
         return self._lookups
 
@@ -459,11 +552,44 @@ class InputEncoder:
             out[i, : len(ids)] = ids
         return out
 
+    def _bag(self, series: pd.Series, column: str):
+        """TF-IDF weights of the fit's n-grams, each row scaled to unit length (CSR, float32)."""
+        from scipy import sparse
+
+        _check_text_cells(series, column)
+        key = self._group_of.get(column, column)
+        index_of = self._tables()[("bag", key)]
+        idf = np.asarray(self.bag_idf_[key], dtype=np.float64)
+        rows, cols = [], []
+        for i, text in enumerate(text_values(series)):
+            ids = [index_of[g] for g in ngrams(tokenize(text)) if g in index_of]
+            rows.extend([i] * len(ids))
+            cols.extend(ids)
+        shape = (len(series), len(idf))
+        counts = sparse.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=shape)
+        counts.sum_duplicates()
+        weights = counts.multiply(idf[None, :]).tocsr()
+        norms = np.sqrt(np.asarray(weights.multiply(weights).sum(axis=1)).ravel())
+        scale = sparse.diags(1.0 / np.where(norms > 0, norms, 1.0))
+        return (scale @ weights).astype(np.float32).tocsr()
+
     # ------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_lookups"] = None  # caches rebuilt on demand
         return state
+
+
+def _transform_sparse(encoder, X: pd.DataFrame, skip: Sequence[str]) -> dict:
+    """``encoder.transform`` with bags kept sparse, where the encoder offers it."""
+    try:
+        return encoder.transform(X, skip=skip, sparse=True)
+    except TypeError:  # an encoder of one's own, without ``sparse``
+        return encoder.transform(X, skip=skip)
+
+
+def _dense(values):
+    return values.toarray() if hasattr(values, "toarray") else values
 
 
 def _make_dataset_class():
@@ -493,7 +619,7 @@ def _make_dataset_class():
             self.encoder = encoder
             self.streamed = encoder.streamed
             skip = [s.name for s in self.streamed]
-            self.arrays = encoder.transform(X, skip=skip)
+            self.arrays = _transform_sparse(encoder, X, skip)
             self.cells = {s.name: X[s.columns[0]].to_numpy(dtype=object) for s in self.streamed}
             self.y = y
             self.sample_weight = sample_weight
@@ -508,7 +634,7 @@ def _make_dataset_class():
 
         def __getitem__(self, index: int):
             rows = np.sort(self.order[index * self.batch_size : (index + 1) * self.batch_size])
-            x = {k: v[rows] for k, v in self.arrays.items()}
+            x = {k: _dense(v[rows]) for k, v in self.arrays.items()}
             for spec in self.streamed:
                 x[spec.name] = self.encoder.read_images(spec, self.cells[spec.name][rows])
             if self.y is None:

@@ -491,9 +491,10 @@ _COMMON_PARAMS_DOC = """
         part."""
 
 _TRAINING_DOC = """
-    shared, epochs, batch_size, learning_rate, optimizer, validation_fraction, patience,
+    shared, text, epochs, batch_size, learning_rate, optimizer, validation_fraction, patience,
     random_state, verbose, **routed
-        As in :class:`~blend.KerasGraphRegressor` (``model__<option>`` goes to
+        As in :class:`~blend.KerasGraphRegressor` (``text`` says how the deep part reads text
+        columns: ``"auto"``, ``"bag"`` or ``"sequence"``; ``model__<option>`` goes to
         :func:`~blend.members.deep.branches.build_body` when ``deep`` is a name)."""
 
 _INSPECT_DOC = """
@@ -553,6 +554,7 @@ class WideDeepRegressor(_WideDeepMixin, KerasGraphRegressor):
         numeric_buckets=10,
         gbdt_params=None,
         shared=None,
+        text="auto",
         epochs=200,
         batch_size=256,
         learning_rate=3e-3,
@@ -569,6 +571,7 @@ class WideDeepRegressor(_WideDeepMixin, KerasGraphRegressor):
                           wide_optimizer, wide_learning_rate, wide_l1, wide_l2, max_crosses,
                           cross_buckets, numeric_buckets, gbdt_params)  # fmt: skip
         self.shared = shared
+        self.text = text
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -662,6 +665,7 @@ class WideDeepClassifier(_WideDeepMixin, KerasGraphClassifier):
         numeric_buckets=10,
         gbdt_params=None,
         shared=None,
+        text="auto",
         epochs=200,
         batch_size=256,
         learning_rate=3e-3,
@@ -678,6 +682,7 @@ class WideDeepClassifier(_WideDeepMixin, KerasGraphClassifier):
                           wide_optimizer, wide_learning_rate, wide_l1, wide_l2, max_crosses,
                           cross_buckets, numeric_buckets, gbdt_params)  # fmt: skip
         self.shared = shared
+        self.text = text
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate

@@ -48,6 +48,7 @@ class JointEncoder:
         self.y = None  # the target is not part of the fitted state
         parts = [p for p in (self.deep, self.wide) if p is not None]
         self.roles_ = dict(parts[0].roles_)
+        self.text_modes_ = dict(getattr(self.deep, "text_modes_", {}))
         self.specs_ = list(self.deep.specs_) if self.deep is not None else []
         if self.wide is not None:
             self.specs_.append(wide_spec(self.wide))
@@ -62,10 +63,12 @@ class JointEncoder:
     def read_images(self, spec, cells):
         return self.deep.read_images(spec, cells)
 
-    def transform(self, X: pd.DataFrame, *, skip: Sequence[str] = ()) -> dict[str, np.ndarray]:
+    def transform(
+        self, X: pd.DataFrame, *, skip: Sequence[str] = (), sparse: bool = False
+    ) -> dict[str, np.ndarray]:
         if not isinstance(X, pd.DataFrame):
             raise TypeError(f"Expected a pandas DataFrame, got {type(X).__name__}.")
-        out = self.deep.transform(X, skip=skip) if self.deep is not None else {}
+        out = self.deep.transform(X, skip=skip, sparse=sparse) if self.deep is not None else {}
         if self.wide is not None and WIDE_INPUT not in skip:
             out[WIDE_INPUT] = self.wide.transform(X)
         if self.wide is not None and self.wide.dense_names_ and WIDE_DENSE not in skip:
