@@ -339,6 +339,7 @@ def plot_interval_width(
     *,
     absolute_width: float | None = None,
     abs_error: Any = None,
+    adaptive_width: Any = None,
     coverage: float = 0.9,
     title: str = "Interval width against member disagreement",
     max_points: int = 5000,
@@ -359,6 +360,9 @@ def plot_interval_width(
     abs_error : array-like of shape (n_rows,), optional
         Twice the absolute error of each row, drawn as grey points (an interval covers a row
         where its width is above its point).
+    adaptive_width : array-like of shape (n_rows,), optional
+        The adaptive interval's width on each row (``predict_interval``'s default), drawn as a
+        second series.
     coverage : float, default=0.9
         For the labels.
     title : str
@@ -396,12 +400,19 @@ def plot_interval_width(
         ax.scatter(s[idx], e[idx], s=6, alpha=0.3, color="grey", edgecolors="none",
                    label="2 x |out-of-fold error|")  # fmt: skip
     ax.scatter(s[idx], w[idx], s=8, alpha=0.6, edgecolors="none", label=f"normalized {pct}")
+    if adaptive_width is not None:
+        a = np.asarray(adaptive_width, dtype=float).ravel()
+        ax.scatter(s[idx], a[idx], s=8, alpha=0.6, edgecolors="none", color="tab:orange",
+                   label=f"adaptive {pct} (default)")  # fmt: skip
     if absolute_width is not None:
         ax.axhline(absolute_width, color="black", linestyle="--", linewidth=1,
                    label=f"absolute {pct}")  # fmt: skip
     ax.set_xlabel("member disagreement (weighted std around the blend)")
     ax.set_ylabel("interval width")
-    ax.set_title(f"{title}\nmean normalized width {np.mean(w):.4g}", fontsize=10)
+    means = f"mean normalized width {np.mean(w):.4g}"
+    if adaptive_width is not None:
+        means += f", adaptive {np.mean(a):.4g}"
+    ax.set_title(f"{title}\n{means}", fontsize=10)
     ax.legend(loc="upper left")
     return _save(fig, path)
 
@@ -416,12 +427,17 @@ def _interval_width_plot(model: Any, path: Path, coverage: float = 0.9) -> Path:
     q_norm = float(np.atleast_1d(conformal_quantile(scores["normalized"], coverage))[0])
     q_abs = float(np.atleast_1d(conformal_quantile(scores["absolute"], coverage))[0])
     error = 2 * np.abs(np.asarray(model.calibration_residuals_, dtype=float)[:, 0])
+    adaptive = None
+    if "adaptive" in scores and getattr(model, "residual_scale_", None) is not None:
+        q_ada = float(np.atleast_1d(conformal_quantile(scores["adaptive"], coverage))[0])
+        adaptive = 2 * q_ada * model.residual_scale_.calibration_scale_[:, 0]
     return plot_interval_width(
         sigma,
         2 * q_norm * (sigma + floor),
         path,
         absolute_width=2 * q_abs,
         abs_error=error,
+        adaptive_width=adaptive,
         coverage=coverage,
         title=f"Out-of-fold {coverage:.0%} intervals ({len(sigma)} rows)",
     )

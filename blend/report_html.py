@@ -179,7 +179,8 @@ _CAPTIONS = {
     "predicted_vs_true": "Held-out predictions against the true values: points on the "
     "diagonal are exact.",
     "interval_width": "Prediction intervals on the out-of-fold rows: an interval covers a "
-    "row when its width is above the grey point; wider where the members disagree.",
+    "row when its width is above the grey point; blue (normalized) widens where the members "
+    "disagree, orange (adaptive, the default) where the blend's error is larger.",
     "importance": "Mean absolute contribution of each input column to the predictions: "
     "longer bars move predictions more (in the model's output units).",
     "waterfall": "One prediction built up from the baseline (the average prediction): green "
