@@ -198,6 +198,12 @@ def test_interval_errors(reg_fit):
         model.predict_interval(X_te, method="cqr")
     with pytest.raises(ValueError, match="missing"):
         model.predict_interval(X_te.drop(columns=["b"]))
+    old = BlendRegressor(_reg_members(), method="mean", cv=3, random_state=0)
+    old.fit(X_te, np.arange(len(X_te), dtype=float))
+    del old.calibration_scores_["adaptive"]  # as a model saved before the adaptive method
+    with pytest.raises(ValueError, match="earlier version of blend"):
+        old.predict_interval(X_te)
+    assert old.predict_interval(X_te, method="absolute")[0].shape == (len(X_te),)
 
 
 def test_stacking_has_no_intervals_and_says_why():

@@ -622,6 +622,11 @@ class IntervalMixin:
         _unavailable(self)
         coverage = check_coverage(coverage)
         _check_method(method, INTERVAL_METHODS)
+        if method not in self.calibration_scores_:  # a model fitted by an earlier blend
+            raise ValueError(
+                f"method={method!r} is not available for this model, fitted by an earlier "
+                f"version of blend; refit it, or pass one of {sorted(self.calibration_scores_)}."
+            )
         X = self._check_X(X)
         outs = self._member_outputs(X, self.members_)
         center = None
