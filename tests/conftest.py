@@ -15,6 +15,26 @@ import pytest  # noqa: E402 - after the process set-up above
 
 from blend.datasets import make_clothing  # noqa: E402
 
+# The modules that exercise the deep members: `make test` runs them (and single tests marked
+# `backends` elsewhere) a second time under KERAS_BACKEND=jax.
+BACKEND_MODULES = {
+    "test_backends",
+    "test_deep_blocks",
+    "test_deep_estimators",
+    "test_deep_params",
+    "test_deep_sklearn_checks",
+    "test_multitask",
+    "test_side_effects",
+    "test_text_branch",
+    "test_wide_deep",
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.module is not None and item.module.__name__.rpartition(".")[2] in BACKEND_MODULES:
+            item.add_marker(pytest.mark.backends)
+
 
 @pytest.fixture(scope="session")
 def clothing_small():

@@ -370,6 +370,7 @@ def test_tree_pipelines_on_mixed_data_round_trip(clothing_small, tmp_path):
 TABULAR = ["brand", "category", "condition", "seller_rating", "days_listed", "description"]
 
 
+@pytest.mark.backends
 def test_keras_graph_estimators_round_trip(clothing_small, tmp_path):
     deep = pytest.importorskip("blend.members.deep.estimators")
     X, y, _ = clothing_small
@@ -395,6 +396,7 @@ def test_keras_graph_with_photos_round_trip(clothing_small, tmp_path):
     assert np.array_equal(loaded.predict(X), reg.predict(X))
 
 
+@pytest.mark.backends
 def test_blend_with_tree_and_deep_members_in_fresh_process(clothing_small, tmp_path):
     blender = pytest.importorskip("blend.ensemble.blender")
     deep = pytest.importorskip("blend.members.deep.estimators")

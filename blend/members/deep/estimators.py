@@ -30,6 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from blend.features.validation import FrameInputMixin, check_class_labels, check_target
 from blend.members.deep import GRAPHS
+from blend.members.deep.devices import keras_backend, training_device
 from blend.members.deep.inputs import TEXT_MODES, InputEncoder, InputSpec
 
 __all__ = [
@@ -404,6 +405,7 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
         _check_finite_weights(model, type(self).__name__, history, self.learning_rate)
         self.model_ = model
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+        self.backend_, self.device_ = keras_backend(), training_device()
         self._forward = None
 
     def _sample_weights(self, sample_weight, n: int, targets) -> np.ndarray | None:
@@ -523,6 +525,11 @@ _ATTRIBUTES_DOC = """
         ``{text column: "bag" or "sequence"}``: how each text column was read (see ``text``).
     history_ : dict of lists
         Per-epoch training (and validation) losses.
+    backend_ : str
+        The Keras backend the model was trained on (its file loads on any backend).
+    device_ : str
+        Where it was trained, for example ``"cpu:0"`` or ``"gpu:0"``: Keras' default, the
+        first accelerator it sees (:mod:`blend.members.deep.devices`).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when fitted on a DataFrame with string column names.
