@@ -81,6 +81,10 @@ def _section(name: str, quick: bool, state: dict) -> list[dict]:
         from bench.bench_explain import suite_rows
 
         return suite_rows(quick)
+    if name == "multitask":  # multi-task network and text branches (bench/bench_multitask.py)
+        from bench.bench_multitask import suite_rows as multitask_rows
+
+        return multitask_rows(quick)
     raise ValueError(f"unknown section {name!r}; choose from {bs.SECTIONS}")
 
 
@@ -205,7 +209,7 @@ def run_sections(sections, quick: bool, write: bool = True) -> list[dict]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small data, minutes")
-    sections = [*bs.SECTIONS, "budget", "uncertainty", "explain"]
+    sections = [*bs.SECTIONS, "budget", "uncertainty", "explain", "multitask"]
     parser.add_argument("--only", nargs="+", choices=sections, default=sections)
     parser.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS.md")
     args = parser.parse_args(argv)
