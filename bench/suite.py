@@ -26,7 +26,7 @@ from bench import bench_scale as bs
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 LIBRARIES = (
     "numpy", "pandas", "scikit-learn", "scipy", "xgboost-cpu", "xgboost", "tensorflow-cpu",
-    "tensorflow", "keras", "joblib", "dask", "distributed", "psutil",
+    "tensorflow", "keras", "jax", "jaxlib", "joblib", "dask", "distributed", "psutil",
 )  # fmt: skip
 
 # sizes per mode: quick checks plumbing in minutes; full is what the targets refer to.
@@ -51,7 +51,7 @@ CONFIG = {
 
 
 def _section(name: str, quick: bool, state: dict) -> list[dict]:
-    cfg = CONFIG[quick].get(name, {})
+    cfg = CONFIG[quick].get("deep" if name == "backends" else name, {})
     if name == "coldstart":
         return bs.coldstart()
     if name == "diamonds":
@@ -65,6 +65,12 @@ def _section(name: str, quick: bool, state: dict) -> list[dict]:
         return bs.deep_latency(cfg["n"], cfg["repeat"], state.get("blend_ms")) + bs.deep_overhead(
             cfg["overhead_n"], cfg["epochs"], cfg["rounds"]
         )
+    if name == "backends":  # row 4 on JAX (issue 26); skipped when JAX is not installed
+        import importlib.util
+
+        if importlib.util.find_spec("jax") is None:
+            return [bs.row("4j. JAX backend", None, None, None, "", None, "jax not installed")]
+        return bs.backend_overhead(cfg["overhead_n"], cfg["epochs"], cfg["rounds"], "jax")
     if name == "memory":
         return bs.streaming_memory(cfg["n"], cfg["factor"], cfg["epochs"])
     if name == "architecture":
@@ -122,7 +128,19 @@ def machine() -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "versions": versions,
+        "backend": os.environ.get("KERAS_BACKEND", "tensorflow"),
+        "device": _keras_device(),
     }
+
+
+def _keras_device() -> str:
+    """Where the deep rows train: Keras' default device on the suite's backend."""
+    try:
+        from blend.members.deep.devices import training_device
+
+        return training_device()
+    except ImportError:  # no Keras backend installed
+        return "unknown"
 
 
 def busy_percent(seconds: float = 2.0) -> float:
@@ -152,6 +170,8 @@ def header(info: dict, quick: bool, seconds: float, load_after, busy_after=None)
         f"- Machine: {cores} cores, {info['memory_gib']} GiB memory, {info['platform']}, "
         f"Python {info['python']}",
         "- Libraries: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()),
+        f"- Keras backend of the deep rows: {info['backend']} on {info['device']} "
+        "(row 4j: JAX, CPU unless an accelerator is visible)",
         f"- Load average (1, 5, 15 min) at start: {', '.join(f'{x:.1f}' for x in info['load'])}; "
         f"at end: {', '.join(f'{x:.1f}' for x in load_after)} (these count the suite's own "
         "work)",
@@ -209,7 +229,7 @@ def run_sections(sections, quick: bool, write: bool = True) -> list[dict]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small data, minutes")
-    sections = [*bs.SECTIONS, "budget", "uncertainty", "explain", "multitask"]
+    sections = [*bs.SECTIONS, "backends", "budget", "uncertainty", "explain", "multitask"]
     parser.add_argument("--only", nargs="+", choices=sections, default=sections)
     parser.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS.md")
     args = parser.parse_args(argv)
