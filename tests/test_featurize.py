@@ -545,3 +545,14 @@ def test_early_stopped_xgb_bad_parameters():
         EarlyStoppedXGBRegressor(validation_fraction=0.9).fit(X, y)
     with pytest.raises(ValueError, match="early_stopping_rounds"):
         EarlyStoppedXGBRegressor(early_stopping_rounds=0).fit(X, y)
+
+
+def test_image_descriptors_of_a_row_do_not_depend_on_its_batch():
+    """Bit for bit: the blend's one-row predictions must equal its batch predictions."""
+    from blend.datasets import make_clothing
+
+    X, _, _ = make_clothing(40, random_state=3)
+    images = np.stack(X["photo_front"].to_numpy())
+    batch = image_descriptors(images)
+    alone = np.concatenate([image_descriptors(images[i : i + 1]) for i in range(len(images))])
+    assert np.array_equal(alone, batch)

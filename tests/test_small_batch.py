@@ -238,3 +238,23 @@ def test_forest_pipeline_one_row_predictions_with_missing_values_match_the_batch
     batch = model.predict(X)
     rows = np.concatenate([small_batch.predict(model, X.iloc[[i]]) for i in range(12)])
     np.testing.assert_array_equal(rows, batch[:12])
+
+
+def test_additive_boost_trees_take_the_packed_path(monkeypatch):
+    """A linear + trees member answers a few rows from its packed trees, bit for bit."""
+    from blend.datasets import make_clothing
+    from blend.members.additive_boost import AdditiveBoostRegressor
+
+    X, y, _ = make_clothing(300, random_state=0)
+    X = X[["brand", "category", "condition", "seller_rating", "photo_front"]]
+    member = AdditiveBoostRegressor(random_state=0).fit(X, y)
+    expected = member.predict(X.iloc[:5])
+    first = np.concatenate([small_batch.predict(member, X.iloc[[i]]) for i in range(5)])
+    np.testing.assert_array_equal(first, expected)  # the first call checks the packing
+
+    def no_own_predict(*args, **kwargs):
+        raise AssertionError("the trees' own predict ran on a one-row call")
+
+    monkeypatch.setattr(member.trees_, "predict", no_own_predict)
+    again = np.concatenate([small_batch.predict(member, X.iloc[[i]]) for i in range(5)])
+    np.testing.assert_array_equal(again, expected)

@@ -44,6 +44,10 @@ _CLASSIFIERS = (RandomForestClassifier, ExtraTreesClassifier)
 
 def predict(estimator, X) -> np.ndarray:
     """``estimator.predict(X)``, computed tree by tree for small batches of forests."""
+    composed = getattr(estimator, "_predict_composed", None)
+    if composed is not None and len(X) <= SMALL_BATCH:
+        # a member that sums a linear part and a tree model: its trees take this path too
+        return composed(X, predict)
     boosted = _boosted_predict(estimator, X, proba=False)
     if boosted is not None:
         return boosted

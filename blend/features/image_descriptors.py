@@ -176,7 +176,7 @@ def _chunk_descriptors(images: np.ndarray, grid: int, scale: float) -> np.ndarra
     # Periodicity: share of spectral energy in radial x angular frequency bands.
     spectrum = np.abs(np.fft.rfft2(gray - gray.mean(axis=(1, 2), keepdims=True))) ** 2
     band = _fft_bands((height, width))
-    energy = spectrum.reshape(n, -1) @ _band_matrix(band)
+    energy = _band_sums(spectrum.reshape(n, -1), band.ravel())
     energy /= np.maximum(energy.sum(axis=1, keepdims=True), 1e-6)
     feats += list(energy.T)
 
@@ -270,14 +270,19 @@ def _blemishes(x: np.ndarray, mask: np.ndarray, scale: float) -> list[np.ndarray
     return found
 
 
-def _band_matrix(band: np.ndarray) -> np.ndarray:
-    """A ``(n_frequencies, n_bands)`` 0/1 matrix summing a flat spectrum into its bands."""
+def _band_sums(spectrum: np.ndarray, band: np.ndarray) -> np.ndarray:
+    """Each row's spectral energy summed per band, ``(n, n_bands)`` float32.
+
+    Summed row by row in frequency order (``np.bincount``), not by a matrix product: BLAS picks
+    its blocking by the number of rows, which would make a row's descriptors depend on the
+    batch it came in.
+    """
     n_bands = _RADIAL_BANDS * _ANGULAR_BANDS
-    flat = band.ravel()
-    matrix = np.zeros((flat.size, n_bands), dtype=np.float32)
-    keep = flat >= 0
-    matrix[np.flatnonzero(keep), flat[keep]] = 1.0
-    return matrix
+    n = spectrum.shape[0]
+    keep = np.flatnonzero(band >= 0)
+    index = (band[keep][None, :] + (np.arange(n) * n_bands)[:, None]).ravel()
+    sums = np.bincount(index, weights=spectrum[:, keep].ravel(), minlength=n * n_bands)
+    return sums.reshape(n, n_bands).astype(np.float32)
 
 
 def image_scale(images: np.ndarray) -> float:

@@ -199,15 +199,23 @@ class AdditiveBoostRegressor(RegressorMixin, FrameInputMixin, BaseEstimator):
         self.trees_ = self._trees().fit(matrix, target - self.linear_.predict(X))
         return self
 
-    def _parts(self, X: object) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    def _parts(self, X: object, predict=None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         check_is_fitted(self, "trees_")
         frame = self._check_X_predict(X)
         linear = np.asarray(self.linear_.predict(frame), dtype=np.float64)
-        return frame, linear, self.trees_.predict(self.features_.transform(frame))
+        matrix = self.features_.transform(frame)
+        trees = self.trees_.predict(matrix) if predict is None else predict(self.trees_, matrix)
+        return frame, linear, trees
 
     def predict(self, X: object) -> np.ndarray:
         """The linear part's prediction plus the trees'."""
         _, linear, trees = self._parts(X)
+        return linear + trees
+
+    def _predict_composed(self, X: object, predict) -> np.ndarray:
+        """:meth:`predict` with ``predict(model, matrix)`` asking the trees (the blender's
+        small-batch path passes its own, which answers a few rows from packed trees)."""
+        _, linear, trees = self._parts(X, predict)
         return linear + trees
 
     def parts(self, X: object) -> pd.DataFrame:
