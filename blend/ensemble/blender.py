@@ -269,8 +269,12 @@ class _BaseBlend(ExplainMixin, _BaseComposition):
             raise ValueError(f"Member names must not contain '__' (used by set_params): {bad}.")
         return members
 
+    def _setting(self, name: str):
+        """A blend parameter as this fit uses it: the preset's value where it sets one."""
+        return getattr(self, "_preset_overrides", {}).get(name, getattr(self, name))
+
     def _splits(self, X, y, groups) -> list[tuple[np.ndarray, np.ndarray]]:
-        cv = self.cv
+        cv = self._setting("cv")
         if isinstance(cv, Integral):
             if cv < 2:
                 raise ValueError(f"cv must be at least 2 folds; got {cv}.")
@@ -293,33 +297,30 @@ class _BaseBlend(ExplainMixin, _BaseComposition):
     # -- fit -------------------------------------------------------------------------------
     def _fit(self, X, y_members, y_weights, groups):
         """Plan the member x fold tasks, run them, assemble the OOF matrix, weight, finish."""
+        from blend.ensemble.presets import preset_settings
+
+        # What the preset changes, read through _setting: the parameters stay as the user
+        # passed them (get_params, clone), during the fit too.
+        self._preset_overrides = preset_settings(self, len(y_members))
         if self.time_limit is not None or self.presets not in (None, "default"):
             return self._fit_budgeted(X, y_members, y_weights, groups)
         return self._fit_members(X, y_members, y_weights, groups, None)
 
     def _fit_budgeted(self, X, y_members, y_weights, groups):
         """``_fit`` under a preset (:mod:`blend.ensemble.presets`) and/or a time limit
-        (:mod:`blend.ensemble.budget`). The parameters a preset sets are set for the fit
-        only, then restored: ``get_params`` returns what the user passed."""
+        (:mod:`blend.ensemble.budget`)."""
         import time
 
         from blend.ensemble.budget import TimeBudget
-        from blend.ensemble.presets import preset_settings
 
         start = time.perf_counter()
         budget = None
         if self.time_limit is not None:
             budget = TimeBudget(float(self.time_limit), start, self.n_jobs, self.verbose)
-        overrides = preset_settings(self, len(y_members))
-        given = {k: getattr(self, k) for k in overrides}
-        try:
-            self.set_params(**overrides)
-            self._fit_members(X, y_members, y_weights, groups, budget)
-        finally:
-            self.set_params(**given)
+        self._fit_members(X, y_members, y_weights, groups, budget)
         self.budget_ = {
             "presets": self.presets or "default",
-            "preset_settings": dict(overrides),
+            "preset_settings": dict(self._preset_overrides),
             "time_limit": None,
             "elapsed_seconds": round(time.perf_counter() - start, 3),
         }
@@ -363,9 +364,9 @@ class _BaseBlend(ExplainMixin, _BaseComposition):
             members,
             splits,
             cheap_folds=self.cheap_folds,
-            expensive_folds=self.expensive_folds,
+            expensive_folds=self._setting("expensive_folds"),
             refit=self.refit,
-            expensive_refit=self.expensive_refit,
+            expensive_refit=self._setting("expensive_refit"),
             # with several workers the final refits start with the folds: run as a second
             # stage, their few long fits would leave the other workers idle
             eager=self.refit and effective_n_jobs(self.n_jobs) > 1,
@@ -550,7 +551,7 @@ class _BaseBlend(ExplainMixin, _BaseComposition):
             metric=metric,
             ensemble_size=self.ensemble_size,
             n_init=self.n_init,
-            n_bags=self.n_bags,
+            n_bags=self._setting("n_bags"),
             random_state=self.random_state if self.random_state is not None else 0,
         )
 
