@@ -118,6 +118,13 @@ def test_fast_preset_has_no_deep_members():
     assert "wide_deep" in default and "wide_deep" not in fast
     assert fast == [name for name in default if name != "wide_deep"]
 
+    # several outputs: the multi-task network is a deep member too
+    Y = pd.DataFrame({"price": y, "double": 2 * y})
+    fast = [name for name, _ in preset_members("fast", X, Y, task="regression")]
+    default = [name for name, _ in preset_members("default", X, Y, task="regression")]
+    assert "keras_multitask" in default and "keras_multitask" not in fast
+    assert fast and not {"wide_deep", "keras_graph"} & set(fast)
+
 
 def test_task_past_the_deadline_is_skipped(data):
     X, y = data

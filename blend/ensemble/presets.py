@@ -110,8 +110,8 @@ def preset_members(preset: str | None, X, y, **kwargs) -> list:
     p = PRESETS[preset or "default"]
     if p.deep:
         return default_members(X, y, **kwargs)
-    from blend.members.kinds import member_context
+    from blend.members.kinds import MEMBER_KINDS, member_context
 
     ctx = member_context(X, y, **kwargs)
-    cheap = [r for r in DEFAULT_MEMBERS if r.kind not in ("wide_deep", "keras_graph")]
+    cheap = [r for r in DEFAULT_MEMBERS if not MEMBER_KINDS[r.kind].deep]
     return [(r.name, r.build(ctx)) for r in cheap if r.joins(ctx)]

@@ -309,6 +309,8 @@ class MemberKind:
         ``wrap_model(model, ctx)``: the member that reads the DataFrame.
     tasks : tuple of str
         The tasks the kind supports.
+    deep : bool
+        Whether the member is a Keras network (left out by the ``"fast"`` preset).
     """
 
     name: str
@@ -318,6 +320,7 @@ class MemberKind:
         default=_tree_pipeline
     )
     tasks: tuple[str, ...] = TASKS
+    deep: bool = False
 
     def model(self, ctx: MemberContext) -> BaseEstimator:
         """The unfitted model (a config's ``params`` are set on it)."""
@@ -388,6 +391,7 @@ _KINDS = (
         "the multi-input Keras network reading text and images directly",
         _keras_graph,
         _as_is,
+        deep=True,
     ),
     MemberKind(
         "keras_multitask",
@@ -395,12 +399,14 @@ _KINDS = (
         _keras_multitask,
         _as_is,
         ("regression",),
+        deep=True,
     ),
     MemberKind(
         "wide_deep",
         "the Keras network trained jointly with a wide linear part",
         _wide_deep,
         _as_is,
+        deep=True,
     ),
 )
 MEMBER_KINDS: Mapping[str, MemberKind] = MappingProxyType({kind.name: kind for kind in _KINDS})
