@@ -4,20 +4,17 @@ Every ratio compares timings taken in the same run on the same rows, so it holds
 
 Usage::
 
-    .venv/bin/python bench/bench_predict.py                 # diamonds (5,000 rows) and clothing
-    .venv/bin/python bench/bench_predict.py --load /tmp/x   # reuse blends saved by an earlier run
+    .venv/bin/python -m bench.bench_predict                 # diamonds (5,000 rows) and clothing
+    .venv/bin/python -m bench.bench_predict --load /tmp/x   # reuse blends saved by an earlier run
 
 For each data set: ``BlendRegressor(random_state=0)`` with the default members, fitted on a
 diamonds sample or ``make_clothing(2000)``; the median of 50 one-row ``predict`` calls (after
 one warm-up call), and of 5 calls on 1,000 rows, for the blend and for the sum of its members'
-own ``predict`` on the same rows; then the same for the blend without its deep members.
+own ``predict`` on the same rows; the same for the ``"fast"`` preset; and whether one-row
+predictions equal the batch path's bit for bit. ``python -m bench --only predict`` runs it.
 """
 
 from __future__ import annotations
-
-import os
-
-os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse
 import time
@@ -27,9 +24,8 @@ import numpy as np
 import pandas as pd
 
 import blend
+from bench.bench_scale import row
 from blend.datasets import load_diamonds, make_clothing
-
-DEEP = ("deep", "wide_deep")
 
 
 def _median_ms(call, rows: list, repeats: int) -> float:
@@ -51,45 +47,69 @@ def _data(name: str):
     return X.iloc[:2000], y.iloc[:2000], X.iloc[2000:3000]
 
 
-def _report(name: str, model, test: pd.DataFrame, label: str) -> None:
+def _bitwise(model, test: pd.DataFrame, n: int = 50) -> bool:
+    """One-row predictions equal the batch path's, bit for bit."""
+    batch = model.predict(test.iloc[:n])
+    alone = np.concatenate([model.predict(test.iloc[[i]]) for i in range(n)])
+    return bool(np.array_equal(alone, batch))
+
+
+def _rows(name: str, model, test: pd.DataFrame, label: str, target_ms: float) -> list[dict]:
     one = [test.iloc[[i]] for i in range(50)]
     blend_one = _median_ms(model.predict, one, 50)
     members_one = sum(_median_ms(est.predict, one, 50) for _, est in model.members_)
     blend_big = _median_ms(model.predict, [test], 5)
     members_big = sum(_median_ms(est.predict, [test], 5) for _, est in model.members_)
     names = ", ".join(n for n, _ in model.members_)
-    print(
-        f"| {name} {label} ({names}) | {blend_one:.2f} ms | {members_one:.2f} ms "
-        f"| {blend_one / members_one:.2f}x | {blend_big:.0f} ms | {members_big:.0f} ms "
-        f"| {blend_big / members_big:.2f}x |",
-        flush=True,
-    )
+    same = _bitwise(model, test)
+    return [
+        row(
+            f"predict {name} {label}: one row, blend / sum of members' own (ms)",
+            round(blend_one, 2),
+            round(members_one, 2),
+            blend_one / members_one,
+            f"blend <= {target_ms:g} ms",
+            blend_one <= target_ms and same,
+            f"median of 50 calls after a warm-up; members {names}; one-row == batch "
+            f"bitwise: {same}",
+        ),
+        row(
+            f"predict {name} {label}: 1,000 rows, blend / sum of members' own (ms)",
+            round(blend_big, 1),
+            round(members_big, 1),
+            blend_big / members_big,
+            "",
+            None,
+            "median of 5 calls",
+        ),
+    ]
+
+
+def predict_rows(folder: str | None = None, data=("diamonds", "clothing")) -> list[dict]:
+    """Rows for ``python -m bench``: the default blend (5 ms target) and the fast preset (2 ms)."""
+    rows = []
+    for name in data:
+        X, y, test = _data(name)
+        for preset, target in (("default", 5.0), ("fast", 2.0)):
+            path = Path(folder) / f"{name}-{preset}.blend" if folder else None
+            if path is not None and path.exists():
+                model = blend.load(path)
+            else:
+                model = blend.BlendRegressor(presets=preset, random_state=0).fit(X, y)
+                if path is not None:
+                    blend.save(model, path)
+            rows += _rows(name, model, test, f"{preset} preset", target)
+    return rows
 
 
 def main() -> None:
+    from bench.suite import markdown_table
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--load", help="folder of saved blends (written there when absent)")
     parser.add_argument("data", nargs="*", default=["diamonds", "clothing"])
     args = parser.parse_args()
-    print("| blend | one row | members' own | ratio | 1,000 rows | members' own | ratio |")
-    print("|---|---|---|---|---|---|---|")
-    for name in args.data:
-        X, y, test = _data(name)
-        path = Path(args.load) / f"{name}.blend" if args.load else None
-        if path is not None and path.exists():
-            model = blend.load(path)
-        else:
-            model = blend.BlendRegressor(random_state=0).fit(X, y)
-            if path is not None:
-                blend.save(model, path)
-        _report(name, model, test, "default")
-        keep = [i for i, (n, _) in enumerate(model.members_) if n not in DEEP]
-        if len(keep) < len(model.members_) and keep:
-            cheap = model  # the same blend, its deep members left out (weights renormalised)
-            weights = np.asarray(model._member_weights)[keep]
-            cheap.members_ = [model.members_[i] for i in keep]
-            cheap._member_weights = weights / weights.sum()
-            _report(name, cheap, test, "without deep members")
+    print(markdown_table(predict_rows(args.load, args.data)))
 
 
 if __name__ == "__main__":

@@ -79,6 +79,10 @@ def _section(name: str, quick: bool, state: dict) -> list[dict]:
         from bench.bench_budget import budget_rows
 
         return budget_rows(quick)
+    if name == "predict":  # one-row serving speed of whole blends (bench/bench_predict.py)
+        from bench.bench_predict import predict_rows
+
+        return predict_rows(data=("diamonds",) if quick else ("diamonds", "clothing"))
     if name == "uncertainty":  # intervals, sets, calibration (bench/bench_uncertainty.py)
         from bench.bench_uncertainty import uncertainty
 
@@ -229,7 +233,8 @@ def run_sections(sections, quick: bool, write: bool = True) -> list[dict]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small data, minutes")
-    sections = [*bs.SECTIONS, "backends", "budget", "uncertainty", "explain", "multitask"]
+    more = ["backends", "budget", "predict", "uncertainty", "explain", "multitask"]
+    sections = [*bs.SECTIONS, *more]
     parser.add_argument("--only", nargs="+", choices=sections, default=sections)
     parser.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS.md")
     args = parser.parse_args(argv)
