@@ -173,7 +173,7 @@ def test_adaptive_scale_is_cross_fitted_on_the_calibration_rows(reg_fit):
 def test_adaptive_is_absolute_with_few_calibration_rows():
     X, y = _hetero(40)
     model = BlendRegressor(_reg_members(), method="mean", cv=4, random_state=0).fit(X, y)
-    assert model.residual_scale_.featurizer_ is None
+    assert model.residual_scale_.models_ == [[]]
     a = model.predict_interval(X.iloc[:5], method="adaptive")
     b = model.predict_interval(X.iloc[:5], method="absolute")
     np.testing.assert_allclose(a, b)

@@ -300,7 +300,8 @@ class ResidualScale(BaseEstimator):
     is each row's scale from the model that did not see it, floored at 0.05 x the mean
     ``|residual|`` and shrunk towards its mean by ``mix_`` (:func:`choose_mix`); ``predict``
     uses the geometric mean of the fold models, floored and shrunk the same way. With fewer
-    than ``MIN_SCALE_ROWS`` rows every scale is 1 (the absolute interval).
+    than ``MIN_SCALE_ROWS`` rows every scale is 1 (the absolute interval); a frame with no
+    column the featurizer can use leaves the disagreement and the prediction as inputs.
 
     Parameters
     ----------
@@ -325,9 +326,11 @@ class ResidualScale(BaseEstimator):
         self.random_state = random_state
 
     def _inputs(self, X, sigma: np.ndarray, center: np.ndarray) -> np.ndarray:
-        Z = self.featurizer_.transform(X)
-        Z = Z.toarray() if hasattr(Z, "toarray") else np.asarray(Z, dtype=float)
-        return np.hstack([Z, np.asarray(sigma, dtype=float), np.asarray(center, dtype=float)])
+        parts = [np.asarray(sigma, dtype=float), np.asarray(center, dtype=float)]
+        if self.featurizer_ is not None:
+            Z = self.featurizer_.transform(X)
+            parts.insert(0, Z.toarray() if hasattr(Z, "toarray") else np.asarray(Z, dtype=float))
+        return np.hstack(parts)
 
     def fit(self, X, residual, sigma, center) -> ResidualScale:
         """Fit the fold scale models on the calibration rows (arrays ``(n, n_outputs)``)."""
@@ -348,7 +351,10 @@ class ResidualScale(BaseEstimator):
         if n < max(MIN_SCALE_ROWS, 2 * self.n_splits):
             return self
         booster = HistGradientBoostingRegressor(random_state=self.random_state, **SCALE_MODEL)
-        self.featurizer_ = featurizer_for(booster).fit(X)
+        try:
+            self.featurizer_ = featurizer_for(booster).fit(X)
+        except ValueError:  # no usable column (all ignored): disagreement and prediction only
+            self.featurizer_ = None
         Z = self._inputs(X, sigma, center)
         folds = list(KFold(self.n_splits, shuffle=True, random_state=self.random_state).split(Z))
         for j in range(d):
@@ -371,7 +377,7 @@ class ResidualScale(BaseEstimator):
         """The scale of new rows, ``(n, n_outputs)``: geometric mean of the fold models."""
         n, d = len(sigma), len(self.models_)
         out = np.ones((n, d))
-        if self.featurizer_ is None:
+        if not self.models_[0]:  # too few calibration rows: a constant scale
             return out
         Z = self._inputs(X, sigma, center)
         for j, models in enumerate(self.models_):
