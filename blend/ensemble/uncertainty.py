@@ -10,7 +10,7 @@ Regression: split-conformal intervals
 The calibration scores are the blend's OOF residuals, one per calibration row:
 
 * ``"adaptive"`` (the default): ``s_i = |y_i - yhat_i| / scale_i``, where ``scale`` is a small
-  model of the size of the blend's error (:class:`ResidualScale`): histogram gradient boosting
+  model of the size of the blend's error (:class:`ResidualScale`): small gradient boosting
   of ``log(|OOF residual| + c)`` on the row's features (the tree members' featurizer) plus the
   members' disagreement and the blend's prediction. It is **cross-fitted** on the calibration
   rows: ``K = 5`` folds of them, each fold's scale predicted by a model fit on the other four,
@@ -107,14 +107,10 @@ FLOOR_FRACTIONS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 16.0)
 SCALE_MIX = (0.0, 0.25, 0.5, 0.75, 1.0)
 SCALE_FOLDS = 5
 MIN_SCALE_ROWS = 50
-SCALE_MODEL = {
-    "max_iter": 50,
-    "learning_rate": 0.1,
-    "max_leaf_nodes": 8,
-    "min_samples_leaf": 80,
-    "l2_regularization": 1.0,
-    "early_stopping": False,
-}
+SCALE_MODEL = {"learning_rate": 0.1, "max_leaf_nodes": 8, "min_samples_leaf": 80}
+# below this many calibration rows the scale models are scikit-learn's exact boosting (no
+# OpenMP thread start-up, which dominates small fits on a busy machine); histogram boosting above
+HISTOGRAM_ROWS = 2000
 TEMPERATURE_BOUNDS = (0.05, 20.0)
 _EPS = 1e-15
 
@@ -293,13 +289,15 @@ class ResidualScale(BaseEstimator):
     """Cross-fitted per-row scale of the blend's error: the ``"adaptive"`` interval's divisor.
 
     Fit on the calibration rows: a :class:`~blend.features.tree.MixedFeaturizer` (as for
-    histogram boosting; it never sees the target) encodes the frame, the members' disagreement
+    the scale models; it never sees the target) encodes the frame, the members' disagreement
     and the blend's prediction are appended, and for each output ``n_splits`` small
     ``HistGradientBoostingRegressor`` models (``SCALE_MODEL``) learn ``log(|residual| + c)``
-    (``c`` = 0.1 x the mean ``|residual|``), each on all folds but one. ``calibration_scale_``
-    is each row's scale from the model that did not see it, floored at 0.05 x the mean
-    ``|residual|`` and shrunk towards its mean by ``mix_`` (:func:`choose_mix`); ``predict``
-    uses the geometric mean of the fold models, floored and shrunk the same way. With fewer
+    (``c`` = 0.1 x the mean ``|residual|``), each on all folds but one (50 trees of at most
+    8 leaves of 80 rows; ``GradientBoostingRegressor`` below ``HISTOGRAM_ROWS`` rows).
+    ``calibration_scale_`` is each row's scale from the model that did not see it, floored at
+    0.05 x the mean ``|residual|`` and shrunk towards its mean by ``mix_`` (:func:`choose_mix`);
+    ``predict`` uses the geometric mean of the fold models, floored and shrunk the same way.
+    With fewer
     than ``MIN_SCALE_ROWS`` rows every scale is 1 (the absolute interval); a frame with no
     column the featurizer can use leaves the disagreement and the prediction as inputs.
 
@@ -334,7 +332,7 @@ class ResidualScale(BaseEstimator):
 
     def fit(self, X, residual, sigma, center) -> ResidualScale:
         """Fit the fold scale models on the calibration rows (arrays ``(n, n_outputs)``)."""
-        from sklearn.ensemble import HistGradientBoostingRegressor
+        from sklearn.ensemble import GradientBoostingRegressor, HistGradientBoostingRegressor
         from sklearn.model_selection import KFold
 
         from blend.features.tree import featurizer_for
@@ -350,7 +348,13 @@ class ResidualScale(BaseEstimator):
         self.featurizer_ = None
         if n < max(MIN_SCALE_ROWS, 2 * self.n_splits):
             return self
-        booster = HistGradientBoostingRegressor(random_state=self.random_state, **SCALE_MODEL)
+        if n >= HISTOGRAM_ROWS:
+            booster = HistGradientBoostingRegressor(
+                max_iter=50, l2_regularization=1.0, early_stopping=False, **SCALE_MODEL
+            )
+        else:
+            booster = GradientBoostingRegressor(n_estimators=50, **SCALE_MODEL)
+        booster.set_params(random_state=self.random_state)
         try:
             self.featurizer_ = featurizer_for(booster).fit(X)
         except ValueError:  # no usable column (all ignored): disagreement and prediction only
