@@ -288,18 +288,18 @@ def normalized_scores(y: np.ndarray, pred: np.ndarray, scale: np.ndarray) -> np.
 class ResidualScale(BaseEstimator):
     """Cross-fitted per-row scale of the blend's error: the ``"adaptive"`` interval's divisor.
 
-    Fit on the calibration rows: a :class:`~blend.features.tree.MixedFeaturizer` (as for
-    the scale models; it never sees the target) encodes the frame, the members' disagreement
-    and the blend's prediction are appended, and for each output ``n_splits`` small
-    ``HistGradientBoostingRegressor`` models (``SCALE_MODEL``) learn ``log(|residual| + c)``
-    (``c`` = 0.1 x the mean ``|residual|``), each on all folds but one (50 trees of at most
-    8 leaves of 80 rows; ``GradientBoostingRegressor`` below ``HISTOGRAM_ROWS`` rows).
-    ``calibration_scale_`` is each row's scale from the model that did not see it, floored at
-    0.05 x the mean ``|residual|`` and shrunk towards its mean by ``mix_`` (:func:`choose_mix`);
-    ``predict`` uses the geometric mean of the fold models, floored and shrunk the same way.
-    With fewer
-    than ``MIN_SCALE_ROWS`` rows every scale is 1 (the absolute interval); a frame with no
-    column the featurizer can use leaves the disagreement and the prediction as inputs.
+    Fit on the calibration rows: a :class:`~blend.features.tree.MixedFeaturizer` configured
+    for the scale model (it never sees the target) encodes the frame, the members'
+    disagreement and the blend's prediction are appended, and for each output ``n_splits``
+    small boosters (``SCALE_MODEL``: 50 trees of at most 8 leaves of 80 rows;
+    ``HistGradientBoostingRegressor`` from ``HISTOGRAM_ROWS`` rows, else
+    ``GradientBoostingRegressor``) learn ``log(|residual| + c)`` (``c`` = 0.1 x the mean
+    ``|residual|``), each on all folds but one. ``calibration_scale_`` is each row's scale
+    from the model that did not see it, floored at 0.05 x the mean ``|residual|`` and shrunk
+    towards its mean by ``mix_`` (:func:`choose_mix`); ``predict`` uses the geometric mean of
+    the fold models, floored and shrunk the same way. With fewer than ``MIN_SCALE_ROWS`` rows
+    every scale is 1 (the absolute interval); a frame with no column the featurizer can use
+    leaves the disagreement and the prediction as inputs.
 
     Parameters
     ----------
