@@ -11,8 +11,9 @@ Rows
    logistic regression with the penalty chosen by cross-validation). Per head: age MAE, income
    and gender accuracy (targets: within 5% of the baseline, at least as good as the single
    networks); fit time of the multi-task network over one single-task fit (target <= 1.5).
-2. ``rf1`` (a real 8-target river-flow table, 64 numeric features; ``bench/data``): mean R²
-   over the 8 heads of the multi-task network, 8 single-task networks and ridge.
+2. ``rf1`` (a real 8-target river-flow table, 64 numeric features; ``bench/data``; a random
+   3,000 / 1,108 split of its training file): mean R² over the 8 heads of the multi-task
+   network, 8 single-task networks and ridge.
 3. ``text="auto"`` against ``text="sequence"`` (the branch before issue 25), test RMSE ratio
    (target <= 1.01): ``make_clothing`` without the photos (small n: auto picks a bag), a
    diamonds sample (no text: auto changes nothing) and the real Women's E-Commerce Clothing
@@ -46,7 +47,7 @@ RESULTS = HERE / "RESULTS_multitask.md"
 DATA = HERE / "data"
 POSTS_TRAIN, POSTS_TEST = 4000, 2000
 CONFIG = {
-    True: {"seeds": 1, "rf1_train": 2000, "clothing": 1000, "diamonds": 2000, "reviews": 2000},
+    True: {"seeds": 1, "rf1_train": 1500, "clothing": 1000, "diamonds": 2000, "reviews": 2000},
     False: {"seeds": 3, "rf1_train": None, "clothing": 1500, "diamonds": 4000, "reviews": 6000},
 }
 
@@ -141,26 +142,31 @@ def posts_rows(n_seeds: int) -> tuple[list[dict], object, pd.DataFrame]:
             "<= 1" if lower else ">= 1", bool(better),
             "single per seed " + ", ".join(f"{v:.3f}" for v in per_seed["single"][head]),
         ))  # fmt: skip
-    one_fit = float(np.mean(fit_single))
+    one_fit, mt_fit = float(np.mean(fit_single)), float(np.mean(fit_mt))
+    slowest = float(np.mean(np.max(fit_single, axis=1)))
     rows.append(_row(
         "1. posts fit seconds: multi-task vs one single-task fit (mean of the three heads)",
-        round(float(np.mean(fit_mt)), 1), round(one_fit, 1),
-        round(float(np.mean(fit_mt)) / one_fit, 3), "<= 1.5",
-        float(np.mean(fit_mt)) / one_fit <= 1.5,
-        f"all three single fits {np.sum(fit_single, axis=1).mean():.1f} s; best epochs per "
-        f"head {epochs}",
+        round(mt_fit, 1), round(one_fit, 1), round(mt_fit / one_fit, 3), "<= 1.5",
+        mt_fit / one_fit <= 1.5,
+        f"vs the slowest single fit ({slowest:.1f} s): {mt_fit / slowest:.2f}; all three single "
+        f"fits {np.sum(fit_single, axis=1).mean():.1f} s; best epochs per head {epochs}",
     ))  # fmt: skip
     return rows, mt, Xte
 
 
 # ---------------------------------------------------------------------- rf1
 def load_rf1(n_train: int | None = None):
-    """The rf1 river-flow table: 64 features, 8 targets (``*_48H__0``); see bench/data."""
-    train = pd.read_csv(DATA / "rf1_train.csv.gz")
-    test = pd.read_csv(DATA / "rf1_test.csv.gz")
-    if n_train:
-        train = train.iloc[:n_train]
-    targets = [c for c in train.columns if "_48H__" in c]
+    """The rf1 river-flow table: 64 features, 8 targets (``*_48H__0``); see bench/data.
+
+    A random split of the published training file (3,000 / 1,108 rows, or ``n_train`` / the
+    rest): the published test file covers a later period whose flows lie outside the
+    training range, where every model's R² is negative and the comparison says nothing.
+    """
+    frame = pd.read_csv(DATA / "rf1_train.csv.gz")
+    order = np.random.default_rng(0).permutation(len(frame))
+    cut = n_train or 3000
+    train, test = frame.iloc[np.sort(order[:cut])], frame.iloc[np.sort(order[cut:])]
+    targets = [c for c in frame.columns if "_48H__" in c]
     return (train.drop(columns=targets), train[targets], test.drop(columns=targets),
             test[targets])  # fmt: skip
 

@@ -74,6 +74,13 @@ def test_baseline_loss_is_the_loss_of_the_prior():
     np.testing.assert_allclose(np.exp(logits), [0.5, 0.25, 0.25], rtol=1e-6)
 
 
+def test_the_text_layer_widens_with_the_heads(posts):
+    X, Y = posts
+    est = KerasMultiTaskEstimator(epochs=1, random_state=0, model__units=8).fit(X, Y)
+    dense = est.model_.get_layer("bag_text_encoder").get_layer("bag_text_encoder_dense")
+    assert dense.units == 3 * 64
+
+
 def test_heads_start_at_their_prior_with_weights_one_over_it(posts):
     X, Y = posts
     est = KerasMultiTaskEstimator(epochs=1, learning_rate=1e-9, random_state=0, **TINY)
@@ -105,7 +112,8 @@ def _two_head_model(seed=0):
 
 def test_each_head_keeps_its_own_patience_and_best_epoch():
     model = _two_head_model()
-    stopper = head_early_stopping({"a": "A", "b": "B"}, {"a": 1.0, "b": 1.0}, patience=2)
+    gates = {}
+    stopper = head_early_stopping({"a": "A", "b": "B"}, {"a": 1.0, "b": 1.0}, 2, gates=gates)
     stopper.set_model(model)
     model.stop_training = False
     stopper.on_train_begin()
@@ -116,13 +124,30 @@ def test_each_head_keeps_its_own_patience_and_best_epoch():
         model.get_layer("a").kernel.assign(np.full((3, 1), epoch, dtype="float32"))
         weights_at[epoch + 1] = model.get_weights()
         stopper.on_epoch_end(epoch, {"val_a_loss": a, "val_b_loss": b})
+        if epoch + 1 == 4:  # a has not improved for two epochs: out of the loss
+            assert gates == {"a": 0.0, "b": 1.0}
         if model.stop_training:
             break
     assert epoch == 5  # b improved at epoch 4: two more epochs of patience
+    assert gates == {"a": 0.0, "b": 0.0}
     assert stopper.best_epochs == {"A": 2, "B": 4} and stopper.best_epoch == 4
     stopper.on_train_end()
     np.testing.assert_array_equal(model.get_layer("a").kernel.numpy(), 3.0)  # epoch 4 restored
     assert stopper.head_weights["a"][0] == 2
+
+
+def test_training_data_scales_each_head_by_its_gate(posts):
+    from blend.members.deep.inputs import FrameDataset, InputEncoder
+
+    X, Y = posts
+    enc = InputEncoder(text="bag").fit(X)
+    y = {"age": Y["age"].to_numpy("float32"), "gender": (Y["gender"] == "male").to_numpy("float32")}
+    data = FrameDataset(enc, X, y, np.full(len(X), 2.0, "float32"), batch_size=16)
+    assert len(data[0]) == 3 and not isinstance(data[0][2], dict)
+    data.output_scale = {"age": 0.0}
+    _, _, weights = data[0]
+    np.testing.assert_array_equal(weights["age"], 0.0)
+    np.testing.assert_array_equal(weights["gender"], 2.0)
 
 
 def test_assembled_model_reads_each_head_from_its_epoch():
@@ -143,6 +168,7 @@ def test_fit_records_heads_and_scores_per_head(fitted, posts):
     X, Y = posts
     est = fitted
     assert est.tasks_ == {"age": "regression", "income": "multiclass", "gender": "binary"}
+    assert est.model_.get_layer("bag_text_encoder").get_layer("bag_text_encoder_dense").units == 8
     assert set(est.head_best_epoch_) == {"age", "income", "gender"}
     assert 1 <= est.best_epoch_ <= len(est.history_["loss"])
     assert all(1 <= e <= len(est.history_["loss"]) for e in est.head_best_epoch_.values())

@@ -48,6 +48,8 @@ _PREDICT_CHUNK = 4096
 _MIN_VALIDATION_ROWS = 8
 # Steps the weight average spans (Keras's default ema_momentum, 0.99; see _weight_averaging).
 _EMA_STEPS = 100
+# The multi-task network's bag-of-n-grams layer: build_body's default width per head, capped.
+_BAG_UNITS, _MAX_BAG_UNITS = 64, 256
 
 
 def _keras():
@@ -208,12 +210,20 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
                     "must return a keras.Model taking the inputs named by the specs."
                 )
             return model
-        options = {"seed": self._layer_seed("body"), **self._routed("model__")}
+        options = {
+            "seed": self._layer_seed("body"),
+            **self._model_defaults(),
+            **self._routed("model__"),
+        }
         inputs, features = build_body(specs, self.graph, **options)
         return keras.Model(inputs, self._make_outputs(features), name=self._model_name())
 
     def _model_name(self) -> str:
         return type(self).__name__.lower()
+
+    def _model_defaults(self) -> dict:
+        """Defaults for :func:`build_body` options that ``model__*`` parameters override."""
+        return {}
 
     def _output_names(self) -> list[str]:
         return ["output"]
@@ -303,6 +313,11 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
                 )
             )
         return callbacks
+
+    def _output_scale(self) -> dict | None:
+        """``{output: factor}`` on the training rows' sample weights, read at every batch
+        (a callback may change it between epochs); ``None``: unscaled."""
+        return None
 
     def _early_stopping(self):
         """The early-stopping callback (restores the best validated weights at the end)."""
@@ -399,6 +414,7 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
             )
 
         train = dataset(train_rows, True)
+        train.output_scale = self._output_scale()
         val = dataset(val_rows, False) if val_rows is not None else None
         with _quiet_tensorflow(self.verbose):
             history = model.fit(train, validation_data=val, **options)
@@ -778,8 +794,9 @@ class KerasMultiTaskEstimator(KerasGraphBase):
     Training is set up so that one network does the work of one network per head
     (:mod:`blend.members.deep.multitask` says why): every head starts at its training prior and
     its loss is divided by its loss there, so each head's weighted loss starts at 1; early
-    stopping watches each head's validation loss and stops when none improves, keeping the
-    epoch with the lowest sum of normalized validation losses.
+    stopping is per head (a head that stops improving leaves the loss, and predicts from its
+    own best epoch), and training stops when no head improves. Text read as a bag of n-grams
+    gets a dense layer 64 units wide per head (256 at most; ``model__bag_units`` overrides).
     {_PARAMS_DOC}
     tasks : dict, optional
         ``{{column: task type}}`` overriding inference.
@@ -935,8 +952,17 @@ class KerasMultiTaskEstimator(KerasGraphBase):
     def _early_stopping(self):
         from blend.members.deep.multitask import head_early_stopping
 
-        self._stopper = head_early_stopping(self._heads, self._loss_weights(), self.patience)
+        self._stopper = head_early_stopping(
+            self._heads, self._loss_weights(), self.patience, gates=self._gates
+        )
         return self._stopper
+
+    def _output_scale(self) -> dict:
+        return self._gates  # a head that stopped improving leaves the training loss
+
+    def _model_defaults(self) -> dict:
+        # One shared text layer serves every head: as wide as a single-task network's per head.
+        return {"bag_units": min(_MAX_BAG_UNITS, _BAG_UNITS * len(self._heads))}
 
     def fit(self, X, y, sample_weight=None, **fit_params):
         """Fit every head on one body (see :meth:`KerasGraphBase.fit`).
@@ -954,7 +980,7 @@ class KerasMultiTaskEstimator(KerasGraphBase):
         """
         from blend.members.deep.multitask import assemble_checkpoints
 
-        self._stopper = None
+        self._stopper, self._gates = None, {}
         try:
             super().fit(X, y, sample_weight=sample_weight, **fit_params)
             stopper = self._stopper
@@ -966,8 +992,8 @@ class KerasMultiTaskEstimator(KerasGraphBase):
                 )
                 stopper.head_weights = {}
         finally:
-            self.__dict__.pop("_stopper", None)
-            self.__dict__.pop("_priors", None)
+            for name in ("_stopper", "_priors", "_gates"):
+                self.__dict__.pop(name, None)
         return self
 
     def _make_outputs(self, features, extra_logits=None):

@@ -628,6 +628,9 @@ def _make_dataset_class():
             self.n = len(X)
             self._rng = np.random.default_rng(seed)
             self.order = self._rng.permutation(self.n) if shuffle else np.arange(self.n)
+            # {output: factor} on the sample weights of a dict target, read at every batch
+            # (a multi-task callback drops a head that has stopped improving); None: as given.
+            self.output_scale = None
 
         def __len__(self) -> int:
             return max(1, math.ceil(self.n / self.batch_size))
@@ -644,6 +647,10 @@ def _make_dataset_class():
                 if isinstance(self.y, dict)
                 else self.y[rows]
             )
+            if self.output_scale is not None and isinstance(y, dict):
+                w = np.ones(len(rows), np.float32) if self.sample_weight is None else None
+                w = self.sample_weight[rows] if w is None else w
+                return x, y, {k: w * np.float32(self.output_scale.get(k, 1.0)) for k in y}
             if self.sample_weight is None:
                 return x, y
             return x, y, self.sample_weight[rows]

@@ -12,10 +12,12 @@
   is larger. This is deterministic and free (uncertainty weighting, Kendall et al. 2018, learns
   the weights too, but adds parameters whose noise the early stopping then reads).
 * **Early stopping per head** (:func:`head_early_stopping`, :func:`assemble_checkpoints`):
-  each head has its own patience counter on its validation loss; training stops only when no
-  head has improved for ``patience`` epochs, so a head that learns slowly (a regression head
-  often needs several times the epochs of a classification head, whose cross-entropy starts to
-  overfit first) is not cut off by one that has converged. Each head then predicts with the
+  each head has its own patience counter on its validation loss; a head that has not improved
+  for ``patience`` epochs is done and leaves the training loss (its sample weights drop to 0),
+  so the heads still learning are not pulled towards what it overfits; training stops when
+  every head is done. A head that learns slowly (a regression head often needs several times
+  the epochs of a classification head, whose cross-entropy starts to overfit first) is thus
+  not cut off by one that has converged. Each head then predicts with the
   weights of its own best epoch: the kept model is the one of the epoch with the lowest sum of
   normalized validation losses, and a head whose best epoch differs reads its own copy of the
   body at that epoch. This is what one early-stopped network per head would give, from one
@@ -71,7 +73,9 @@ def prior_logits(task: str, target: np.ndarray) -> np.ndarray:
     return np.log(p).astype(np.float32)
 
 
-def head_early_stopping(heads: dict, weights: dict, patience: int, min_delta: float = 1e-4):
+def head_early_stopping(
+    heads: dict, weights: dict, patience: int, min_delta: float = 1e-4, gates: dict | None = None
+):
     """A Keras callback: stop when no head's normalized validation loss has improved.
 
     Parameters
@@ -82,7 +86,13 @@ def head_early_stopping(heads: dict, weights: dict, patience: int, min_delta: fl
         ``{output name: 1 / baseline loss}``: each head's validation loss times its weight is
         its normalized loss (1 at the prior).
     patience : int
-        Epochs without any head improving by ``min_delta`` before training stops.
+        Epochs without a head improving by ``min_delta`` before that head is done; training
+        stops when every head is done.
+    gates : dict, optional
+        Filled with ``{output name: 1.0}`` at the start and set to ``0.0`` for a head when it
+        is done: given to the training data as per-output sample-weight factors, it takes a
+        finished head out of the training loss, so the heads still learning are not pulled
+        towards what it overfits (it predicts from its own best epoch anyway).
 
     The callback restores the weights of the epoch with the lowest sum of normalized
     validation losses at the end of training, and keeps ``best_epochs`` (``{column: epoch}``,
@@ -96,7 +106,9 @@ def head_early_stopping(heads: dict, weights: dict, patience: int, min_delta: fl
         def on_train_begin(self, logs=None):
             self.best = dict.fromkeys(heads, np.inf)
             self.best_epochs = dict.fromkeys(heads.values(), 0)
-            self.wait = 0
+            self.wait = dict.fromkeys(heads, 0)
+            self.gates = gates if gates is not None else {}
+            self.gates.update(dict.fromkeys(heads, 1.0))
             self.best_sum, self.best_epoch, self.best_weights = np.inf, 0, None
             self.head_weights = {}
 
@@ -105,20 +117,24 @@ def head_early_stopping(heads: dict, weights: dict, patience: int, min_delta: fl
             losses = {h: logs.get(f"val_{h}_loss") for h in heads}
             if any(v is None or not np.isfinite(v) for v in losses.values()):
                 return  # nothing validated (or NaN, which TerminateOnNaN handles)
-            improved = False
             snapshot = self.model.get_weights()  # one copy, shared by the heads that improved
             for head, value in losses.items():
+                if not self.gates[head]:
+                    continue  # done: out of the loss, predicting from its best epoch
                 value = float(value) * weights[head]
                 if value < self.best[head] - min_delta:
                     self.best[head], self.best_epochs[heads[head]] = value, epoch + 1
                     self.head_weights[head] = (epoch + 1, snapshot)
-                    improved = True
+                    self.wait[head] = 0
+                else:
+                    self.wait[head] += 1
+                    if self.wait[head] >= patience:
+                        self.gates[head] = 0.0
             total = sum(float(v) * weights[h] for h, v in losses.items())
             if total < self.best_sum:
                 self.best_sum, self.best_epoch = total, epoch + 1
                 self.best_weights = snapshot
-            self.wait = 0 if improved else self.wait + 1
-            if self.wait >= patience:
+            if not any(self.gates.values()):
                 self.model.stop_training = True
 
         def on_train_end(self, logs=None):
