@@ -74,11 +74,19 @@ def test_baseline_loss_is_the_loss_of_the_prior():
     np.testing.assert_allclose(np.exp(logits), [0.5, 0.25, 0.25], rtol=1e-6)
 
 
+def _text_dense(model):
+    """The bag-of-n-grams dense layer, also inside a model of per-head checkpoints (when the
+    heads' best epochs differ, the fitted model wraps the trained one)."""
+    names = [layer.name for layer in model.layers]
+    if "bag_text_encoder" not in names:
+        model = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    return model.get_layer("bag_text_encoder").get_layer("bag_text_encoder_dense")
+
+
 def test_the_text_layer_widens_with_the_heads(posts):
     X, Y = posts
     est = KerasMultiTaskEstimator(epochs=1, random_state=0, model__units=8).fit(X, Y)
-    dense = est.model_.get_layer("bag_text_encoder").get_layer("bag_text_encoder_dense")
-    assert dense.units == 3 * 64
+    assert _text_dense(est.model_).units == 3 * 64
 
 
 def test_heads_start_at_their_prior_with_weights_one_over_it(posts):
@@ -168,7 +176,7 @@ def test_fit_records_heads_and_scores_per_head(fitted, posts):
     X, Y = posts
     est = fitted
     assert est.tasks_ == {"age": "regression", "income": "multiclass", "gender": "binary"}
-    assert est.model_.get_layer("bag_text_encoder").get_layer("bag_text_encoder_dense").units == 8
+    assert _text_dense(est.model_).units == 8
     assert set(est.head_best_epoch_) == {"age", "income", "gender"}
     assert 1 <= est.best_epoch_ <= len(est.history_["loss"])
     assert all(1 <= e <= len(est.history_["loss"]) for e in est.head_best_epoch_.values())
