@@ -10,6 +10,7 @@ import pytest
 from sklearn.datasets import make_regression
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import Ridge
+from sklearn.model_selection import KFold
 
 from blend import BlendClassifier, BlendRegressor
 from blend.ensemble.budget import SKIPPED, TimeBudget, run_before_deadline
@@ -167,3 +168,26 @@ def test_report_writes_the_budget(data, tmp_path):
     written = write_report(model, tmp_path)
     assert "budget" in written
     assert '"time_limit": 600.0' in written["budget"].read_text()
+
+
+def test_schedule_runs_the_folds_the_estimate_counted(data):
+    """A member timed for one fold (the full library's plan) does not run five when the
+    members kept would plan five: its last fold only, as a holdout member."""
+    from blend.ensemble.budget import Estimate
+    from blend.ensemble.plan import plan_tasks
+
+    X, y = data
+    splits = list(KFold(5, shuffle=True, random_state=0).split(X))
+    plan = plan_tasks(X, _members(), splits, cheap_folds="all", expensive_folds=None,
+                      refit=True, expensive_refit=False, eager=False)  # fmt: skip
+    budget = TimeBudget(10.0, 0.0)
+    budget.estimates = {
+        "ridge": Estimate(fold=1.0, final=1.0, n_folds=1, refit=False),
+        "forest": Estimate(fold=1.0, final=1.0, n_folds=5, refit=True),
+    }
+    scheduled = budget.schedule(plan)
+    ridge = [t for t in scheduled.tasks if t.member == "ridge"]
+    assert [(t.fold, t.is_final_fit) for t in ridge] == [(4, False)]
+    assert scheduled.expensive["ridge"] and not scheduled.final_fit["ridge"]
+    forest = sorted(t.fold for t in scheduled.tasks if t.member == "forest" and not t.is_final_fit)
+    assert forest == [0, 1, 2, 3, 4] and scheduled.final_fit["forest"]

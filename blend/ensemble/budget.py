@@ -331,17 +331,25 @@ class TimeBudget:
         for name, e in self.estimates.items():
             if not e.refit and not plan.expensive[name]:
                 final_fit[name] = False
-        last = {}  # holdout members: their last fold only
+        # Each member runs the folds its estimate counted, its last ones: holdout members one;
+        # and a member timed inside the full library's plan (where the deep members' holdout
+        # set the folds) keeps that count when the members kept would plan more folds.
+        folds: dict[str, list[int]] = {}
         for t in plan.tasks:
-            if t.member in self.holdout and not t.is_final_fit:
-                last[t.member] = max(last.get(t.member, -1), t.fold)
-        for name in last:
-            final_fit[name], expensive[name] = False, True
+            if not t.is_final_fit:
+                folds.setdefault(t.member, []).append(t.fold)
+        keep = {}
+        for name, member_folds in folds.items():
+            e = self.estimates.get(name)
+            n = 1 if name in self.holdout else (e.n_folds if e is not None else len(member_folds))
+            if n < len(member_folds):
+                keep[name] = set(sorted(member_folds)[-n:])
+                final_fit[name], expensive[name] = False, True
         tasks = tuple(
             replace(t, keep_model=True)
             for t in plan.tasks
             if not (t.is_final_fit and not final_fit[t.member])
-            and (t.member not in last or t.fold == last[t.member])
+            and (t.member not in keep or t.fold in keep[t.member])
         )
         return replace(plan, tasks=tasks, final_fit=final_fit, expensive=expensive)
 
