@@ -359,3 +359,16 @@ def test_cli_predict_interval_and_set(reg_fit, clf_fit, tmp_path):
     bad = ["predict", str(tmp_path / "reg.blend"), str(tmp_path / "xr.csv"), "-o", str(out)]
     assert main([*bad, "--interval", "90"]) == 2
     assert main([*bad, "--set", "0.9"]) == 2
+
+
+@pytest.mark.parametrize("n", [300, 2100])  # exact boosting below 2,000 rows, histogram above
+def test_residual_scale_round_trips_through_save_and_load(n, tmp_path):
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(n, 3)), columns=list("abc"))
+    residual = rng.normal(size=(n, 1)) * (0.1 + np.abs(X[["a"]].to_numpy()))
+    zero = np.zeros((n, 1))
+    scale = unc.ResidualScale().fit(X, residual, zero, zero)
+    assert len(scale.models_[0]) == 5
+    blend.save(scale, tmp_path / "scale.blend")
+    loaded = blend.load(tmp_path / "scale.blend")
+    np.testing.assert_array_equal(loaded.predict(X, zero, zero), scale.predict(X, zero, zero))
