@@ -117,13 +117,14 @@ def head_early_stopping(
             losses = {h: logs.get(f"val_{h}_loss") for h in heads}
             if any(v is None or not np.isfinite(v) for v in losses.values()):
                 return  # nothing validated (or NaN, which TerminateOnNaN handles)
-            snapshot = self.model.get_weights()  # one copy, shared by the heads that improved
+            snapshot = None  # one copy of the weights, taken when a head needs it
             for head, value in losses.items():
                 if not self.gates[head]:
                     continue  # done: out of the loss, predicting from its best epoch
                 value = float(value) * weights[head]
                 if value < self.best[head] - min_delta:
                     self.best[head], self.best_epochs[heads[head]] = value, epoch + 1
+                    snapshot = snapshot or self.model.get_weights()
                     self.head_weights[head] = (epoch + 1, snapshot)
                     self.wait[head] = 0
                 else:
@@ -133,7 +134,7 @@ def head_early_stopping(
             total = sum(float(v) * weights[h] for h, v in losses.items())
             if total < self.best_sum:
                 self.best_sum, self.best_epoch = total, epoch + 1
-                self.best_weights = snapshot
+                self.best_weights = snapshot or self.model.get_weights()
             if not any(self.gates.values()):
                 self.model.stop_training = True
 
