@@ -215,7 +215,7 @@ def choose_floor(
     --------
     >>> rng = np.random.default_rng(0)
     >>> sigma = rng.uniform(0.1, 2.0, 400)
-    >>> float(choose_floor(rng.normal(size=400) * sigma, sigma)) < np.median(sigma)
+    >>> bool(choose_floor(rng.normal(size=400) * sigma, sigma) < np.median(sigma))
     True
     """
     r = np.abs(np.asarray(residual, dtype=float))
