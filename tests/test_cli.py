@@ -391,6 +391,7 @@ KIND_PARAMS = {
     "linear_boost": "{ params = { depth = 4, learning_rate = 0.3 } }",
     "additive_boost": "{ cv = 2 }",
     "keras_graph": "{ epochs = 1, batch_size = 64 }",
+    "keras_multitask": "{ epochs = 1, batch_size = 64 }",
     "wide_deep": "{ epochs = 1, batch_size = 64 }",
 }
 KIND_CONFIG = """\
@@ -436,7 +437,7 @@ def test_every_member_kind_has_test_params():
 def test_train_builds_every_member_kind(clothing_dir, capsys, kind):
     from blend.members.kinds import MEMBER_KINDS
 
-    if kind in ("keras_graph", "wide_deep"):
+    if kind in ("keras_graph", "keras_multitask", "wide_deep"):
         pytest.importorskip("blend.members.deep.estimators")
     for package in ("catboost", "lightgbm"):
         if package in kind or kind == "linear_boost":
@@ -444,6 +445,10 @@ def test_train_builds_every_member_kind(clothing_dir, capsys, kind):
     text = KIND_CONFIG.format(kind=kind, params=KIND_PARAMS[kind])
     config = _write_config(clothing_dir, text, f"{kind}.toml")
     code = main(["train", str(config), "-q"])
+    if kind == "keras_multitask":  # one head per target column: the command has one target
+        assert code != EXIT_OK
+        assert "needs a target with several columns" in capsys.readouterr().err
+        return
     assert code == EXIT_OK, capsys.readouterr().err
     metrics = json.loads((clothing_dir / f"out_{kind}" / "metrics.json").read_text())
     assert metrics["task"] == "regression" and np.isfinite(metrics["holdout"]["rmse"])

@@ -258,6 +258,11 @@ def _keras_graph(ctx: MemberContext) -> BaseEstimator:
 def _keras_multitask(ctx: MemberContext) -> BaseEstimator:
     from blend.members.deep.estimators import KerasMultiTaskEstimator
 
+    if not ctx.multi_output:
+        raise ValueError(
+            "member kind 'keras_multitask' needs a target with several columns (one head "
+            "each); for a single target use 'keras_graph' or 'wide_deep'."
+        )
     return KerasMultiTaskEstimator(roles=dict(ctx.roles), random_state=ctx.random_state, verbose=0)
 
 
