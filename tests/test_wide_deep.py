@@ -277,7 +277,7 @@ def test_wide_learning_rate_without_a_wide_optimizer(tabular):
         (float(keras.ops.convert_to_numpy(o.learning_rate)), o) for o in optimizer.optimizers
     )
     (wide_rate, wide), (deep_rate, deep) = pairs
-    assert type(deep) is type(wide) is keras.optimizers.Adam
+    assert isinstance(deep, keras.optimizers.Adam) and type(wide) is type(deep)
     np.testing.assert_allclose([wide_rate, deep_rate], [1e-5, 3e-3], rtol=1e-6)
     assert not wide.use_ema
     # which variables it trains: the wide kernel moved less than at the deep rate

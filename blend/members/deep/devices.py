@@ -30,6 +30,15 @@ def training_device() -> str:
     """
     import keras
 
-    devices = [d.lower() for d in keras.distribution.list_devices()]
+    try:
+        devices = [d.lower() for d in keras.distribution.list_devices()]
+    except AttributeError:  # a backend without keras.distribution support (PyTorch)
+        devices = _torch_devices() if keras_backend() == "torch" else ["cpu:0"]
     accelerators = [d for d in devices if not d.startswith("cpu")]
     return (accelerators or devices or ["cpu:0"])[0]
+
+
+def _torch_devices() -> list[str]:
+    import torch
+
+    return ["cuda:0"] if torch.cuda.is_available() else ["cpu:0"]
