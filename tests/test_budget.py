@@ -191,3 +191,24 @@ def test_schedule_runs_the_folds_the_estimate_counted(data):
     assert scheduled.expensive["ridge"] and not scheduled.final_fit["ridge"]
     forest = sorted(t.fold for t in scheduled.tasks if t.member == "forest" and not t.is_final_fit)
     assert forest == [0, 1, 2, 3, 4] and scheduled.final_fit["forest"]
+
+
+@pytest.mark.parametrize(
+    ("cost", "fixed", "per_row"),
+    [
+        (lambda rows: 0.003 * rows, 0.0, 0.003),  # all of it grows with the rows
+        (lambda rows: 1.0 + 0.002 * rows, 1.0, 0.002),  # a fixed cost separated out
+        (lambda rows: 3.0, 1.5, 0.0015),  # no slope seen: at least half the average rate
+        (lambda rows: 6.0 - 0.003 * rows, 1.5, 0.0015),  # noise: the half took longer
+    ],
+)
+def test_probe_separates_fixed_cost_from_cost_per_row(data, monkeypatch, cost, fixed, per_row):
+    X, y = data
+    budget = TimeBudget(60.0, 0.0)
+    monkeypatch.setattr(budget, "_probe", lambda est, d, train, test, epochs: cost(len(train)))
+    sub, sub_test = np.arange(1000), np.arange(1000, 1200)
+    got = budget._row_costs(Ridge(), FitData(X, y, False, 1), sub, sub_test, scale=6.4)
+    np.testing.assert_allclose(got, (fixed, per_row), atol=1e-9)
+    # little to extrapolate: the average rate, no second probe
+    near = budget._row_costs(Ridge(), FitData(X, y, False, 1), sub, sub_test, scale=1.5)
+    np.testing.assert_allclose(near, (0.0, cost(1000) / 1000), atol=1e-12)

@@ -3,10 +3,11 @@
 :class:`TimeBudget` is the fit's scheduler policy as an object, used only when ``time_limit``
 is set (without one the fit never touches this module):
 
-1. **Measure.** Each member is fit once on a small subsample (at most :data:`PROBE_ROWS` rows
-   of the first fold's training rows; deep members for one and two epochs, which separates
-   their fixed cost from the cost of an epoch) and the time is extrapolated linearly to its
-   tasks' rows (boosters with a margin: more rows, more trees before early stopping).
+1. **Measure.** Each member is fit on a small subsample (at most :data:`PROBE_ROWS` rows
+   of the first fold's training rows) and on half of it (deep members: for one and two epochs
+   instead), which separates its fixed cost from the cost that grows with the rows (or
+   epochs); the time is extrapolated to its tasks' rows (boosters with a margin: more rows,
+   more trees before early stopping).
 2. **Plan.** Cheapest member first, each member is kept while the projected total (divided by
    the effective workers) fits the budget; one that does not fit is first *shrunk* -- its
    refit on all rows dropped (its fold models are averaged), then fewer epochs (deep members)
@@ -53,6 +54,9 @@ PLAN_SHARE = 0.8
 DEADLINE_SHARE = 0.95
 # Measuring stops (the members not yet measured are skipped) after this share of the limit.
 PROBE_SHARE = 0.3
+# A member's cost per training row is taken as at least this share of its average rate on
+# the subsample (the rest may be a fixed cost; see TimeBudget._row_costs).
+MIN_ROW_SHARE = 0.5
 # Boosters grow more trees on more rows before early stopping ends them.
 BOOSTER_MARGIN = 1.5
 # Deep members stop early; their expected epochs are at most this many times the patience.
@@ -166,6 +170,24 @@ class TimeBudget:
         fit_predict(model, data.X, data.y, train, test, data.classification, data.n_outputs, False)
         return time.perf_counter() - start
 
+    def _row_costs(self, est, data: FitData, sub, sub_test, scale: float):
+        """``(fixed seconds, seconds per training row)`` of one fit and predict.
+
+        Timed on the subsample and, when the tasks are much larger, on half of it too: the
+        difference separates a fixed cost (vocabularies, thread start-up, early-stopping
+        rounds) from the cost that grows with the rows. The slope is kept within
+        [:data:`MIN_ROW_SHARE`, 2] times the average rate, so timing noise cannot make a
+        member look free or explode.
+        """
+        seconds = self._probe(est, data, sub, sub_test, None)
+        average = seconds / len(sub)
+        if scale <= 2:
+            return 0.0, average
+        half = self._probe(est, data, sub[::2], sub_test[::2], None)
+        slope = (seconds - half) / (len(sub) - len(sub[::2]))
+        slope = min(max(slope, MIN_ROW_SHARE * average), 2 * average)
+        return max(seconds - slope * len(sub), 0.0), slope
+
     def estimate(self, name, est, data: FitData, splits, *, n_folds, refit, expensive):
         """Fit ``est`` on a subsample and extrapolate to its tasks (None when it fails)."""
         train, test = splits[-1] if expensive else splits[0]
@@ -178,10 +200,10 @@ class TimeBudget:
         key = _epochs_key(est) if expensive else None
         try:
             if key is None:
-                seconds = self._probe(est, data, sub, sub_test, None)
+                fixed, per_row = self._row_costs(est, data, sub, sub_test, scale)
                 margin = BOOSTER_MARGIN if _trees_key(est) else 1.0
-                fold = seconds * scale * margin
-                final = fold * n_rows / len(train)
+                fold = fixed + per_row * len(train) * margin
+                final = fixed + per_row * n_rows * margin
                 result = Estimate(fold, final, n_folds, refit)
             else:
                 one = self._probe(est, data, sub, sub_test, 1)
