@@ -13,7 +13,7 @@ setup_console()
 
 import pytest  # noqa: E402 - after the process set-up above
 
-from blend.datasets import make_clothing  # noqa: E402
+from blend.datasets import make_clothing, make_posts  # noqa: E402
 
 # The modules that exercise the deep members: `make test` runs them (and single tests marked
 # `backends` elsewhere) a second time under KERAS_BACKEND=jax.
@@ -40,6 +40,13 @@ def pytest_collection_modifyitems(items):
 def clothing_small():
     """300 listings with every modality: (X, y, noise_std)."""
     return make_clothing(300, random_state=0)
+
+
+@pytest.fixture(scope="session")
+def posts():
+    """400 posts with three author attributes to predict: (X, Y)."""
+    X, Y, _ = make_posts(400, random_state=0)
+    return X, Y
 
 
 @pytest.fixture(scope="session")

@@ -22,12 +22,6 @@ TINY = {"model__units": 8, "model__meta_units": 8, "model__bag_units": 8, "batch
 
 
 @pytest.fixture(scope="module")
-def posts():
-    X, Y, _ = make_posts(400, random_state=0)
-    return X, Y
-
-
-@pytest.fixture(scope="module")
 def fitted(posts):
     X, Y = posts
     return KerasMultiTaskEstimator(epochs=6, patience=2, random_state=0, **TINY).fit(X, Y)

@@ -8,7 +8,6 @@ import pytest
 keras = pytest.importorskip("keras")
 
 import blend  # noqa: E402
-from blend.datasets import make_posts  # noqa: E402
 from blend.members.deep.branches import bag_encoder, build_body  # noqa: E402
 from blend.members.deep.estimators import (  # noqa: E402
     KerasGraphClassifier,
@@ -24,12 +23,6 @@ from blend.members.deep.inputs import (  # noqa: E402
 from blend.members.wide_deep.estimators import WideDeepRegressor  # noqa: E402
 
 TINY = {"model__units": 8, "model__meta_units": 8, "model__bag_units": 8, "batch_size": 64}
-
-
-@pytest.fixture(scope="module")
-def posts():
-    X, Y, _ = make_posts(400, random_state=0)
-    return X, Y
 
 
 # ---------------------------------------------------------------------- the rule
