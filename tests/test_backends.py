@@ -20,7 +20,6 @@ from sklearn.ensemble import RandomForestRegressor
 import blend
 
 TABULAR = ["brand", "category", "condition", "seller_rating", "days_listed", "description"]
-_BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 
 
 def _current_backend() -> str:
@@ -32,7 +31,7 @@ def _current_backend() -> str:
 def _other_backend() -> str:
     """The backend the file is loaded under: JAX from TensorFlow, TensorFlow from anything else."""
     other = "jax" if _current_backend() == "tensorflow" else "tensorflow"
-    if importlib.util.find_spec(_BACKEND_MODULES[other]) is None:
+    if importlib.util.find_spec(other) is None:
         # CI installs both backends (the Makefile's test extras): a missing one there is a
         # broken install, not a reason to skip.
         if os.environ.get("CI"):
