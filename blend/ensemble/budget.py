@@ -4,15 +4,16 @@
 is set (without one the fit never touches this module):
 
 1. **Measure.** Each member is fit on a small subsample (at most :data:`PROBE_ROWS` rows
-   of the first fold's training rows) and on half of it (deep members: for one and two epochs
-   instead), which separates its fixed cost from the cost that grows with the rows (or
-   epochs); the time is extrapolated to its tasks' rows (boosters with a margin: more rows,
-   more trees before early stopping).
-2. **Plan.** Cheapest member first, each member is kept while the projected total (divided by
-   the effective workers) fits the budget; one that does not fit is first *shrunk* -- its
-   refit on all rows dropped (its fold models are averaged), then fewer epochs (deep members)
-   or a smaller tree limit (boosters) -- and otherwise *skipped*. The cheapest member is always
-   kept, so a very small limit still returns a usable blend (with a warning).
+   of the first fold's training rows) and on a quarter of it (deep members: for one and two
+   epochs instead); the two times give how its cost grows with the rows (or epochs), and the time
+   is extrapolated to its tasks' rows (boosters with a margin: more rows, more trees before
+   early stopping).
+2. **Plan.** Each member can run at several levels, each cheaper than the one before: all
+   folds and a refit on all rows; the folds alone (fold models averaged); its last fold and
+   a refit; its last fold alone (holdout). First as many members as fit are kept, cheapest
+   first, each at its cheapest level (trees or epochs *shrunk* when even that does not fit);
+   then each kept member moves up to the best level the time left allows. The cheapest member
+   is always kept, so a very small limit still returns a usable blend (with a warning).
 3. **Run, then re-plan.** The first fold of every kept member runs first; the measured times
    replace the estimates and members whose remaining folds no longer fit are skipped.
 4. **Deadline.** A task that would end after the deadline is not started (the member is then
@@ -53,10 +54,13 @@ PLAN_SHARE = 0.8
 # A task is not started when it would end later than this share of the limit.
 DEADLINE_SHARE = 0.95
 # Measuring stops (the members not yet measured are skipped) after this share of the limit.
-PROBE_SHARE = 0.3
-# A member's cost per training row is taken as at least this share of its average rate on
-# the subsample (the rest may be a fixed cost; see TimeBudget._row_costs).
-MIN_ROW_SHARE = 0.5
+PROBE_SHARE = 0.4
+# A member's cost grows as rows ** exponent, the exponent measured on two subsamples and kept
+# within these bounds (see TimeBudget._growth): at most in proportion to the rows, as one
+# slow small fit (an early stop that came late) would otherwise make a member look
+# prohibitive; boosters get BOOSTER_MARGIN on top, and the first folds' measured times
+# correct the rest.
+MIN_EXPONENT, MAX_EXPONENT = 0.5, 1.0
 # Boosters grow more trees on more rows before early stopping ends them.
 BOOSTER_MARGIN = 1.5
 # Deep members stop early; their expected epochs are at most this many times the patience.
@@ -127,6 +131,28 @@ class Estimate:
         return self.fold * self.n_folds + (self.final if self.refit else 0.0)
 
 
+def _levels(est, e: Estimate) -> list[tuple[str, Estimate, object]]:
+    """How a member can run, best first, each cheaper than the one before:
+    ``(decision, estimate, estimator)``; the decision is empty for the member as planned.
+
+    All folds and a refit on all rows; the folds alone (fold models averaged); the last fold
+    and a refit; the last fold alone (its model kept).
+    """
+    options = [("", e)]
+    if e.refit:
+        kept = "fold models averaged" if e.n_folds > 1 else "its fold model kept"
+        options.append((f"no refit on all rows; {kept}", replace(e, refit=False)))
+    if e.n_folds > 1:
+        holdout = f"holdout (last fold only) instead of {e.n_folds} folds"
+        if e.refit:
+            options.append((f"{holdout}, then a refit on all rows", replace(e, n_folds=1)))
+        options.append(
+            (f"{holdout}; its fold model kept (no refit)", replace(e, n_folds=1, refit=False))
+        )
+    options.sort(key=lambda o: -o[1].total)  # stable: ties keep the better option first
+    return [(label, option, est) for label, option in options]
+
+
 @dataclass
 class TimeBudget:
     """The time budget of one fit (see the module docstring)."""
@@ -143,6 +169,9 @@ class TimeBudget:
     n_rows: int = 0
     expensive: dict[str, bool] = field(default_factory=dict)
     holdout: set[str] = field(default_factory=set)
+    # members planned without their refit, refit after all when the first folds leave time
+    optional: set[str] = field(default_factory=set)
+    planned_folds: dict[str, int] = field(default_factory=dict)
 
     @property
     def workers(self) -> float:
@@ -170,23 +199,25 @@ class TimeBudget:
         fit_predict(model, data.X, data.y, train, test, data.classification, data.n_outputs, False)
         return time.perf_counter() - start
 
-    def _row_costs(self, est, data: FitData, sub, sub_test, scale: float):
-        """``(fixed seconds, seconds per training row)`` of one fit and predict.
+    def _growth(self, est, data: FitData, sub, sub_test, scale: float) -> tuple[float, float]:
+        """``(seconds, exponent)``: one fit and predict on the subsample takes ``seconds``, and
+        on ``scale`` times its rows about ``seconds * scale ** exponent``.
 
-        Timed on the subsample and, when the tasks are much larger, on half of it too: the
-        difference separates a fixed cost (vocabularies, thread start-up, early-stopping
-        rounds) from the cost that grows with the rows. The slope is kept within
-        [:data:`MIN_ROW_SHARE`, 2] times the average rate, so timing noise cannot make a
-        member look free or explode.
+        Timed on the subsample and, when the tasks are much larger, on a quarter of it too: a
+        member's cost grows slower than its rows while fixed costs (vocabularies, thread
+        start-up, early-stopping rounds) weigh in, so a straight line through two small fits
+        over-estimates large ones. The exponent is kept within [:data:`MIN_EXPONENT`,
+        :data:`MAX_EXPONENT`], so timing noise cannot make a member look free or explode.
         """
-        seconds = self._probe(est, data, sub, sub_test, None)
-        average = seconds / len(sub)
         if scale <= 2:
-            return 0.0, average
-        half = self._probe(est, data, sub[::2], sub_test[::2], None)
-        slope = (seconds - half) / (len(sub) - len(sub[::2]))
-        slope = min(max(slope, MIN_ROW_SHARE * average), 2 * average)
-        return max(seconds - slope * len(sub), 0.0), slope
+            return self._probe(est, data, sub, sub_test, None), 1.0
+        # a quarter, not a half: the wider the spread, the less timing noise moves the exponent;
+        # and first: one-time costs (imports, caches) land there, not in the fit that is scaled
+        small = self._probe(est, data, sub[::4], sub_test[::4], None)
+        seconds = self._probe(est, data, sub, sub_test, None)
+        ratio = len(sub) / len(sub[::4])
+        exponent = np.log(max(seconds, 1e-9) / max(small, 1e-9)) / np.log(ratio)
+        return seconds, float(np.clip(exponent, MIN_EXPONENT, MAX_EXPONENT))
 
     def estimate(self, name, est, data: FitData, splits, *, n_folds, refit, expensive):
         """Fit ``est`` on a subsample and extrapolate to its tasks (None when it fails)."""
@@ -200,10 +231,10 @@ class TimeBudget:
         key = _epochs_key(est) if expensive else None
         try:
             if key is None:
-                fixed, per_row = self._row_costs(est, data, sub, sub_test, scale)
-                margin = BOOSTER_MARGIN if _trees_key(est) else 1.0
-                fold = fixed + per_row * len(train) * margin
-                final = fixed + per_row * n_rows * margin
+                seconds, exponent = self._growth(est, data, sub, sub_test, scale)
+                margin = BOOSTER_MARGIN if _trees_key(est) and scale > 1 else 1.0
+                fold = seconds * scale**exponent * margin
+                final = seconds * (n_rows / m) ** exponent * margin
                 result = Estimate(fold, final, n_folds, refit)
             else:
                 one = self._probe(est, data, sub, sub_test, 1)
@@ -234,14 +265,19 @@ class TimeBudget:
         self.n_rows = len(data.y)
         self.expensive = dict(full.expensive)
         ests: dict[str, Estimate | None] = {}
+        probe_seconds: list[float] = []
         # likely-cheap members are measured first: the cheapest must be among those measured
         for name, est in sorted(members, key=lambda m: _prior(m[1], full.expensive[m[0]])):
             n_folds = sum(1 for t in full.tasks if t.member == name and not t.is_final_fit)
-            if ests and self.elapsed() > PROBE_SHARE * self.time_limit:
+            # a measurement that would likely end past PROBE_SHARE of the limit is not started
+            # (it would take about as long as the longest so far, at least)
+            longest = max(probe_seconds, default=0.0)
+            if ests and self.elapsed() + longest > PROBE_SHARE * self.time_limit:
                 self.skipped[name] = (
                     f"{SKIPPED}: no time left to measure it in a {self.time_limit:g} s budget"
                 )
                 continue
+            before = self.probe_seconds
             ests[name] = self.estimate(
                 name,
                 est,
@@ -251,108 +287,109 @@ class TimeBudget:
                 refit=full.final_fit[name],
                 expensive=full.expensive[name],
             )
+            probe_seconds.append(self.probe_seconds - before)
         timed = [(n, e) for n, e in members if n in ests]
         order = sorted(timed, key=lambda m: ests[m[0]].total if ests[m[0]] else 0.0)
         available = (PLAN_SHARE * self.time_limit - self.elapsed()) * self.workers
+        kept = self._allot(order, ests, available)
+        self.essential = order[0][0] if order else None
+        return [(n, kept[n]) for n, _ in members if n in kept]
+
+    def _allot(self, order, ests: dict, available: float) -> dict[str, object]:
+        """The members kept, each at the best of its :func:`_levels` the budget allows.
+
+        First as many members as fit, cheapest first, each at its cheapest level (its last
+        fold only, no refit; trees or epochs shrunk when even that does not fit): a member
+        more adds more to a blend than a refit or more folds for another. Then, cheapest
+        first, each kept member moves up to the best level the time left allows.
+        """
         kept: dict[str, object] = {}
+        estimators = dict(order)
+        chosen: dict[str, tuple[str, Estimate, object]] = {}
         for name, est in order:
             e = ests[name]
             if e is None:
                 kept[name] = est
                 continue
-            fitted = self._fit_in(name, est, e, available, first=not kept)
-            if fitted is None:
-                continue
-            kept[name] = fitted
+            spare = available - sum(c[1].total for c in chosen.values())
+            cheapest = _levels(est, e)[-1]
+            if cheapest[1].total > spare:
+                cheapest = self._shrink(est, cheapest[1], spare) or cheapest
+            if cheapest[1].total <= spare or not chosen:
+                chosen[name] = cheapest
+            else:
+                self.skipped[name] = (
+                    f"{SKIPPED}: would need {e.total:.0f} s of a {self.time_limit:g} s budget"
+                )
+        for name in list(chosen):
+            spare = available - sum(c[1].total for c in chosen.values())
+            for level in _levels(estimators[name], ests[name]):
+                if level[1].total - chosen[name][1].total <= spare:
+                    if level[1].total >= chosen[name][1].total:
+                        chosen[name] = level
+                    break
+        first = next(iter(chosen), None)
+        for name, (label, e, est) in chosen.items():
+            kept[name] = est
             self.estimates[name] = e
-            available -= e.total
-        self.essential = order[0][0] if order else None
-        return [(n, kept[n]) for n, _ in members if n in kept]
-
-    def _fit_in(self, name, est, e: Estimate, available: float, first: bool):
-        """``est`` as it fits in ``available`` seconds (shrunk), or None (skipped)."""
-        need = e.total
-        if need <= available:
-            return est
-        budget = f"a {self.time_limit:g} s budget"
-        if e.refit and e.fold * e.n_folds <= available:
-            e.refit = False
-            self.decisions[name] = (
-                f"no refit on all rows (would need {need:.0f} s of {budget}); fold models averaged"
-            )
-            return est
-        if e.refit:
-            self.decisions[name] = "no refit on all rows; fold models averaged"
-        e.refit = False
-        shrunk = self._shrink(est, e, available)
-        if shrunk is not None:
-            self.decisions[name] = shrunk[1] + (
-                f"; {self.decisions[name]}" if name in self.decisions else ""
-            )
-            return shrunk[0]
-        if e.n_folds > 1 and (e.fold <= available or first):
-            # holdout instead of CV: its last fold only, weighted like an expensive member
-            self.holdout.add(name)
-            self.decisions[name] = (
-                f"holdout (last fold only) instead of {e.n_folds} folds: would need {need:.0f} s "
-                f"of {budget}"
-            )
-            e.n_folds = 1
-            if e.fold <= available:
-                return est
-        if first:
-            self.decisions[name] = (
-                f"kept although it needs about {need:.0f} s of {budget}: the cheapest member"
-            )
-            warnings.warn(
-                f"time_limit={self.time_limit:g} s is too small for any member (measuring "
-                f"them took {self.probe_seconds:.1f} s): keeping only the cheapest, {name!r} "
-                f"(about {need:.1f} s).",
-                UserWarning,
-                stacklevel=5,
-            )
-            return est
-        self.skipped[name] = f"{SKIPPED}: would need {need:.0f} s of {budget}"
-        return None
+            self.planned_folds[name] = ests[name].n_folds
+            if e.n_folds == 1 and ests[name].n_folds > 1:
+                self.holdout.add(name)
+            if label:
+                need = ests[name].total
+                self.decisions[name] = (
+                    f"{label} (would need {need:.0f} s of a {self.time_limit:g} s budget)"
+                )
+            if name == first and e.total > available:
+                self.decisions[name] = (
+                    f"kept although it needs about {e.total:.0f} s of a {self.time_limit:g} s "
+                    f"budget: the cheapest member" + (f"; {label}" if label else "")
+                )
+                warnings.warn(
+                    f"time_limit={self.time_limit:g} s is too small for any member (measuring "
+                    f"them took {self.probe_seconds:.1f} s): keeping only the cheapest, "
+                    f"{name!r} (about {e.total:.1f} s).",
+                    UserWarning,
+                    stacklevel=5,
+                )
+        return kept
 
     def _shrink(self, est, e: Estimate, available: float):
-        """Fewer epochs (deep) or a smaller tree limit (boosters) to fit ``available``."""
+        """``(label, estimate, estimator)`` with fewer epochs (deep members) or a smaller tree
+        limit (boosters) to fit ``available`` seconds; None when that is not worth fitting."""
         if e.epochs_key is not None and e.per_epoch > 0:
             fixed = e.fold - e.per_epoch * min(e.epochs, EPOCHS_PER_PATIENCE * 10 + 10)
             epochs = int((available / e.n_folds - fixed) / e.per_epoch)
             if epochs >= MIN_EPOCHS and epochs < e.epochs:
-                need = e.total
-                e.fold = fixed + e.per_epoch * epochs
-                return self._shrunk(est, e.epochs_key, e.epochs, epochs, need)
+                shrunk = replace(e, fold=fixed + e.per_epoch * epochs)
+                return self._shrunk(est, shrunk, e.epochs_key, e.epochs, epochs)
             return None
         key = _trees_key(est)
-        if key is None:
+        if key is None or e.total <= 0:
             return None
         trees = int(est.get_params(deep=True)[key])
         share = available / e.total
         new = int(trees * share)
         if new < MIN_TREES:
             return None
-        need = e.total
-        e.fold *= share
-        e.final *= share
-        return self._shrunk(est, key, trees, new, need)
+        shrunk = replace(e, fold=e.fold * share, final=e.final * share)
+        return self._shrunk(est, shrunk, key, trees, new)
 
-    def _shrunk(self, est, key, old, new, need):
+    @staticmethod
+    def _shrunk(est, e: Estimate, key, old, new):
         what = key.rsplit("__", 1)[-1]
-        note = (
-            f"shrunk: {what} {old} -> {new} (would need {need:.0f} s of a "
-            f"{self.time_limit:g} s budget)"
+        note = f"shrunk: {what} {old} -> {new}" + (
+            "; holdout (last fold only), no refit" if e.n_folds == 1 else ""
         )
-        return clone(est).set_params(**{key: new}), note
+        return note, e, clone(est).set_params(**{key: new})
 
     def schedule(self, plan: Plan) -> Plan:
-        """The plan under the budget: fold models kept (a fallback for every refit) and the
-        final fits of members whose refit was dropped removed."""
+        """The plan under the budget: fold models kept (a fallback for every refit), the final
+        fits of members whose refit was dropped removed, holdout members on their last fold."""
         final_fit, expensive = dict(plan.final_fit), dict(plan.expensive)
         for name, e in self.estimates.items():
-            if not e.refit and not plan.expensive[name]:
-                final_fit[name] = False
+            if not e.refit and final_fit[name] and not plan.expensive[name]:
+                self.optional.add(name)  # run decides, on the first folds' measured times
         # Each member runs the folds its estimate counted, its last ones: holdout members one;
         # and a member timed inside the full library's plan (where the deep members' holdout
         # set the folds) keeps that count when the members kept would plan more folds.
@@ -366,22 +403,26 @@ class TimeBudget:
             n = 1 if name in self.holdout else (e.n_folds if e is not None else len(member_folds))
             if n < len(member_folds):
                 keep[name] = set(sorted(member_folds)[-n:])
-                final_fit[name], expensive[name] = False, True
+                # weighted on the holdout rows, like an expensive member; refit when planned
+                expensive[name] = True
         tasks = tuple(
             replace(t, keep_model=True)
             for t in plan.tasks
             if not (t.is_final_fit and not final_fit[t.member])
-            and (t.member not in keep or t.fold in keep[t.member])
+            and (t.is_final_fit or t.member not in keep or t.fold in keep[t.member])
         )
         return replace(plan, tasks=tasks, final_fit=final_fit, expensive=expensive)
 
     # -- 3. run ----------------------------------------------------------------------------
     def guard(self, task: Task):
-        """``(deadline, expected seconds)`` for ``task``; None for the cheapest member."""
-        if task.member == self.essential:
-            return None
+        """``(deadline, expected seconds)`` for ``task``; None for the cheapest member's
+        planned tasks."""
         e = self.estimates.get(task.member)
         expected = 0.0 if e is None else (e.final if task.is_final_fit else e.fold)
+        if task.is_final_fit and task.member in self.optional:
+            return (self.deadline, expected)  # a refit the plan left out: only when it fits
+        if task.member == self.essential:
+            return None
         return (self.deadline, expected / 2)  # half: a task that may still end in time starts
 
     def run(self, scheduler, plan: Plan) -> list[TaskResult]:
@@ -391,11 +432,21 @@ class TimeBudget:
             if not t.is_final_fit and t.member not in seen:
                 seen.add(t.member)
                 first.append(t)
-        rest = [t for t in plan.tasks if t not in first]
-        results = scheduler.run(first, "out-of-fold")
+        # the cheapest member's planned tasks always run: they start with the first folds, so
+        # no worker idles while those are measured
+        along = [
+            t
+            for t in plan.tasks
+            if t not in first
+            and t.member == self.essential
+            and not (t.is_final_fit and t.member in self.optional)
+        ]
+        rest = [t for t in plan.tasks if t not in first and t not in along]
+        ran = scheduler.run(first + along, "out-of-fold")
+        results, along_results = ran[: len(first)], ran[len(first) :]
         measured = {r.member: r.fit_time + r.predict_time for r in results if r.ok}
         left = (self.deadline - time.perf_counter()) * self.workers
-        needs = {}
+        needs, refits = {}, {}
         for t in rest:
             m = measured.get(t.member)
             if m is None:
@@ -403,26 +454,58 @@ class TimeBudget:
             ref = len(first_of(first, t.member).train)
             rows = self.n_rows if t.is_final_fit else len(t.train)
             cost = m * rows / max(ref, 1)
-            needs[t.member] = needs.get(t.member, 0.0) + cost
+            if t.is_final_fit and t.member in self.optional:
+                refits[t.member] = cost
+            else:
+                needs[t.member] = needs.get(t.member, 0.0) + cost
             e = self.estimates.get(t.member)
-            if e is not None:
+            if e is not None:  # the guards read the measured times from now on
                 e.fold = m
-        drop = set()
+                e.final = m * self.n_rows / max(ref, 1)
+        drop, why = set(), {}
         for name in sorted(needs, key=needs.get):
             if name == self.essential or needs[name] <= left:
                 left -= needs[name]
                 continue
             drop.add(name)
-            self.decisions[name] = (
+            why[name] = (
                 f"{SKIPPED}: its first fold took {measured[name]:.0f} s; the rest would need "
                 f"{needs[name]:.0f} s of the {max(left, 0) / self.workers:.0f} s left"
             )
-        run = [t for t in rest if t.member not in drop]
+            # a member with all its folds done loses only its refit (fold_fallback)
+            if any(not t.is_final_fit for t in rest if t.member == name):
+                self.decisions[name] = why[name]
+        # the refits the plan left out, cheapest first, while the measured times leave room
+        for name in sorted(refits, key=refits.get):
+            if name not in drop and refits[name] <= left:
+                left -= refits[name]
+                self.optional.discard(name)
+                self._refit_after_all(name)
+        run = [
+            t
+            for t in rest
+            if t.member not in drop and not (t.is_final_fit and t.member in self.optional)
+        ]
         done = dict(zip([id(t) for t in run], scheduler.run(run, "out-of-fold")))
         out = []
         for t in rest:
-            out.append(done.get(id(t)) or TaskResult(t.key, error=self.decisions[t.member]))
-        return results + out
+            if id(t) in done:
+                out.append(done[id(t)])
+            elif t.member in why:
+                out.append(TaskResult(t.key, error=why[t.member]))
+            else:  # an optional refit without room: the fold models stay (fold_fallback)
+                out.append(TaskResult(t.key, error=f"{SKIPPED}: no time left for a refit"))
+        return results + along_results + out
+
+    def _refit_after_all(self, name: str) -> None:
+        """Record that ``name`` is refit on all rows although the plan left that out."""
+        if name in self.holdout:
+            self.decisions[name] = (
+                f"holdout (last fold only) instead of {self.planned_folds[name]} folds, then a "
+                "refit on all rows (the first folds left time for it)"
+            )
+        else:
+            self.decisions.pop(name, None)
 
     # -- 4. finish ---------------------------------------------------------------------------
     def fold_fallback(self, models: dict, errors: dict, plan: Plan, stats, n_classes) -> dict:
@@ -434,7 +517,8 @@ class TimeBudget:
         fallback = replace(plan, final_fit={**plan.final_fit, **dict.fromkeys(late, False)})
         models.update(fold_final_models(late, fallback, stats, n_classes))
         for name in late:
-            self.decisions[name] = "refit on all rows out of time; fold models averaged"
+            if name not in self.optional:  # those keep the plan's decision
+                self.decisions[name] = "refit on all rows out of time; fold models averaged"
         return {k: v for k, v in errors.items() if k not in late}
 
     def annotate(self, board: pd.DataFrame) -> pd.DataFrame:
