@@ -240,3 +240,20 @@ def test_plan_keeps_members_before_folds_and_refits(available, levels):
         assert level in budget.decisions.get(name, "")
         assert (name in budget.holdout) == (level != "")
     assert sum(e.total for e in budget.estimates.values()) <= available
+
+
+def test_a_slow_measurement_is_taken_again(data):
+    """A subsample fit far slower than its rows explain is timed once more (the faster counts)."""
+    X, y = data
+    budget = TimeBudget(60.0, 0.0)
+    times = iter([1.0, 40.0, 4.0])  # quarter, subsample (a busy moment), subsample again
+    calls = []
+
+    def probe(est, d, train, test, epochs):
+        calls.append(len(train))
+        return next(times)
+
+    budget._probe = probe
+    got = budget._growth(Ridge(), FitData(X, y, False, 1), np.arange(1000), np.arange(200), 6.4)
+    assert calls == [250, 1000, 1000]
+    np.testing.assert_allclose(got, (4.0, 1.0))

@@ -222,6 +222,35 @@ def test_equal_wide_encoders_share_one_transform_within_a_call(monkeypatch):
     assert not first.flags.writeable  # shared results are read-only
 
 
+def test_text_encoders_fitted_alike_share_one_tf_idf_within_a_call(monkeypatch):
+    """Two featurizers with the same vocabularies transform a frame's text once per call;
+    another vocabulary is not mixed up with them."""
+    from blend.features.text import TextEncoder
+    from blend.features.tree import MixedFeaturizer
+    from blend.features.validation import shared_work
+
+    words = ["red wool coat", "blue silk dress", "small hole", "cashmere scarf", "new"]
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {"t": [" ".join(rng.choice(words, 3)) for _ in range(120)], "n": rng.random(120)}
+    )
+    roles = {"t": "text", "n": "numeric"}
+    one, two = (MixedFeaturizer(roles=roles).fit(X) for _ in range(2))
+    other = MixedFeaturizer(roles=roles).fit(X.iloc[:40])  # fewer rows: another vocabulary
+    expected = [f.transform(X[:3]).toarray() for f in (one, two, other)]
+    calls = []
+    original = TextEncoder.transform
+    monkeypatch.setattr(
+        TextEncoder, "transform", lambda self, texts: calls.append(1) or original(self, texts)
+    )
+    frame = X[:3]
+    with shared_work():
+        got = [f.transform(frame).toarray() for f in (one, two, other)]
+    assert len(calls) == 2  # one and two share; other has its own
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_forest_pipeline_one_row_predictions_with_missing_values_match_the_batch():
     from sklearn.ensemble import ExtraTreesRegressor
 

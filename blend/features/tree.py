@@ -9,6 +9,7 @@ cannot read NaN).
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Mapping
 
 import numpy as np
@@ -178,6 +179,19 @@ class _CategoryColumn:
         return [self.column]
 
 
+_DIGESTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _state_digest(obj: object) -> str:
+    """A hash of a fitted object's state, computed once per object (a refit makes a new one)."""
+    found = _DIGESTS.get(obj)
+    if found is None:
+        from joblib import hash as digest
+
+        found = _DIGESTS[obj] = digest(obj.__dict__)
+    return found
+
+
 class _TextColumn:
     def __init__(self, column: str, max_words: int, max_chars: int, svd: int | None, seed):
         self.column = column
@@ -201,6 +215,17 @@ class _TextColumn:
 
     def transform(self, series: pd.Series) -> sp.csr_matrix | np.ndarray:
         matrix = self.encoder_.transform(text_values(series))
+        return matrix if self.svd_ is None else self._reduce(matrix, fit=False)
+
+    def transform_frame(self, X: pd.DataFrame) -> sp.csr_matrix | np.ndarray:
+        """:meth:`transform` of ``X[column]``; members whose encoders were fitted alike (the
+        same vocabularies and weights) share one TF-IDF transform per prediction."""
+
+        def compute() -> sp.csr_matrix:
+            return self.encoder_.transform(text_values(X[self.column]))
+
+        key = ("text tf-idf", self.column, _state_digest(self.encoder_))
+        matrix = once_per_call(X, key, compute)  # shared: read (sliced, stacked), never written
         return matrix if self.svd_ is None else self._reduce(matrix, fit=False)
 
     def _reduce(self, matrix: sp.csr_matrix, fit: bool) -> np.ndarray:
@@ -520,7 +545,7 @@ class MixedFeaturizer(TransformerMixin, BaseEstimator):
         check_columns(X, self._columns, who="the MixedFeaturizer")
         blocks = [
             enc.transform_frame(X)
-            if isinstance(enc, _ImageColumn)
+            if isinstance(enc, (_ImageColumn, _TextColumn))
             else enc.transform(X[enc.column])
             for enc in self.encoders_
         ]

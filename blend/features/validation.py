@@ -225,6 +225,10 @@ def category_values(series: pd.Series | np.ndarray) -> np.ndarray:
 
     Mixed types (``1`` and ``"1"``) are read through ``str`` so they fall into one level.
     """
+    if isinstance(series, pd.Series) and isinstance(series.dtype, pd.CategoricalDtype):
+        # each level read once, then indexed by the codes (-1, missing, picks the None)
+        levels = category_values(np.asarray(series.cat.categories, dtype=object))
+        return np.append(levels, None)[series.cat.codes.to_numpy()]
     # an exact str is its own str and never missing: no per-cell pd.isna for the usual cells
     return np.array(
         [v if type(v) is str else None if _missing(v) else str(v) for v in series], dtype=object
