@@ -257,3 +257,36 @@ def test_a_slow_measurement_is_taken_again(data):
     got = budget._growth(Ridge(), FitData(X, y, False, 1), np.arange(1000), np.arange(200), 6.4)
     assert calls == [250, 1000, 1000]
     np.testing.assert_allclose(got, (4.0, 1.0))
+
+
+def test_a_member_is_not_measured_when_the_measured_ones_fill_the_budget(data, monkeypatch):
+    """Measuring a member that could not join anyway would only take time from the others."""
+    import time
+
+    from blend.ensemble.budget import Estimate
+    from blend.ensemble.plan import plan_tasks
+
+    X, y = data
+    splits = list(KFold(5, shuffle=True, random_state=0).split(X))
+
+    def plan_of(kept):
+        return plan_tasks(X, kept, splits, cheap_folds="all", expensive_folds=None,
+                          refit=True, expensive_refit=False, eager=False)  # fmt: skip
+
+    measured = []
+
+    def estimator_of(seconds):
+        def estimate(name, est, data, splits, *, n_folds, refit, expensive):
+            measured.append(name)
+            return Estimate(fold=seconds, final=seconds, n_folds=n_folds, refit=refit)
+
+        return estimate
+
+    for fold_seconds, expected in ((1.0, ["ridge", "forest"]), (50.0, ["ridge"])):
+        budget = TimeBudget(60.0, time.perf_counter(), n_jobs=1)
+        monkeypatch.setattr(budget, "estimate", estimator_of(fold_seconds))
+        measured.clear()
+        budget.select(_members(), FitData(X, y, False, 1), splits, plan_of)
+        assert measured == expected
+        if len(expected) == 1:
+            assert budget.skipped["forest"].startswith(f"{SKIPPED}: no time left to measure")

@@ -276,10 +276,15 @@ class TimeBudget:
         # likely-cheap members are measured first: the cheapest must be among those measured
         for name, est in sorted(members, key=lambda m: _prior(m[1], full.expensive[m[0]])):
             n_folds = sum(1 for t in full.tasks if t.member == name and not t.is_final_fit)
-            # a measurement that would likely end past PROBE_SHARE of the limit is not started
-            # (it would take about as long as the longest so far, at least)
-            longest = max(probe_seconds, default=0.0)
-            if ests and self.elapsed() + longest > PROBE_SHARE * self.time_limit:
+            # A measurement is not started when it would likely end past PROBE_SHARE of the
+            # limit, or leave too little time for the members measured so far at their
+            # cheapest: it would take about as long as the longest so far (a deep member's,
+            # two fits of a network, twice that), and the member could not join anyway.
+            longest = max(probe_seconds, default=0.0) * (2 if full.expensive[name] else 1)
+            reserve = sum(_levels(None, e)[-1][1].total for e in ests.values() if e)
+            planned = self.elapsed() + longest + reserve / self.workers
+            late = self.elapsed() + longest > PROBE_SHARE * self.time_limit
+            if ests and (late or planned > PLAN_SHARE * self.time_limit):
                 self.skipped[name] = (
                     f"{SKIPPED}: no time left to measure it in a {self.time_limit:g} s budget"
                 )
