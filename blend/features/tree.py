@@ -9,7 +9,6 @@ cannot read NaN).
 from __future__ import annotations
 
 import warnings
-import weakref
 from collections.abc import Mapping
 
 import numpy as np
@@ -29,6 +28,7 @@ from blend.features.validation import (
     category_values,
     check_columns,
     ensure_frame,
+    fitted_digest,
     level_codes,
     numeric_values,
     once_per_call,
@@ -179,19 +179,6 @@ class _CategoryColumn:
         return [self.column]
 
 
-_DIGESTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _state_digest(obj: object) -> str:
-    """A hash of a fitted object's state, computed once per object (a refit makes a new one)."""
-    found = _DIGESTS.get(obj)
-    if found is None:
-        from joblib import hash as digest
-
-        found = _DIGESTS[obj] = digest(obj.__dict__)
-    return found
-
-
 class _TextColumn:
     def __init__(self, column: str, max_words: int, max_chars: int, svd: int | None, seed):
         self.column = column
@@ -224,7 +211,8 @@ class _TextColumn:
         def compute() -> sp.csr_matrix:
             return self.encoder_.transform(text_values(X[self.column]))
 
-        key = ("text tf-idf", self.column, _state_digest(self.encoder_))
+        digest = fitted_digest(self.encoder_, self.encoder_.vectorizers_)
+        key = ("text tf-idf", self.column, digest)
         matrix = once_per_call(X, key, compute)  # shared: read (sliced, stacked), never written
         return matrix if self.svd_ is None else self._reduce(matrix, fit=False)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 
@@ -257,6 +258,23 @@ def shared_work() -> Iterator[None]:
         yield
     finally:
         _SHARED.reset(token)
+
+
+# fitted object -> (its fit marker, a digest of its fitted state)
+_DIGESTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def fitted_digest(obj: object, marker: object, exclude: Sequence[str] = ()) -> str:
+    """A hash of ``obj``'s fitted state (its attributes but ``exclude``), for the keys of
+    :func:`once_per_call`: equal digests, equal transforms. Computed once per fit: ``marker``
+    is an attribute each fit replaces, so a refit of the same object is hashed again."""
+    found = _DIGESTS.get(obj)
+    if found is None or found[0] is not marker:
+        from joblib import hash as digest
+
+        state = {k: v for k, v in obj.__dict__.items() if k not in exclude}
+        found = _DIGESTS[obj] = (marker, digest(state))
+    return found[1]
 
 
 def once_per_call(X: object, key: tuple, compute: Callable[[], object]) -> object:

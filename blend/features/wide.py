@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import itertools
 import numbers
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -38,6 +37,7 @@ from blend.features.validation import (
     category_block,
     category_values,
     check_columns,
+    fitted_digest,
     level_codes,
     numeric_block,
     numeric_values,
@@ -52,8 +52,6 @@ WIDE_DENSE = "wide_dense"
 MISSING_ID, UNSEEN_ID = 0, 1
 _GBDT_DEFAULTS = {"n_estimators": 50, "max_depth": 4, "learning_rate": 0.1, "subsample": 0.8}
 IMAGE_GRID = 2  # 2 x 2 grayscale layout cells: the wide part wants summaries, not pixels
-# fitted encoder -> (its fields_, a digest of its fitted state): equal digests, equal ids
-_DIGESTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -286,16 +284,8 @@ class WideEncoder:
             raise ValueError("This WideEncoder is not fitted yet; call fit(X) first.")
         check_columns(X, getattr(self, "columns_", []), who="the wide part")
         # encoders fitted alike (the linear and the wide & deep members') share one transform
-        return once_per_call(X, ("wide ids", self._digest()), lambda: self._ids(X))
-
-    def _digest(self) -> str:
-        from joblib import hash as digest
-
-        found = _DIGESTS.get(self)
-        if found is None or found[0] is not self.fields_:  # refit: a new fields_ list
-            state = {k: v for k, v in self.__dict__.items() if k != "id_counts_"}
-            found = _DIGESTS[self] = (self.fields_, digest(state))
-        return found[1]
+        digest = fitted_digest(self, self.fields_, exclude=("id_counts_",))  # fit: new fields_
+        return once_per_call(X, ("wide ids", digest), lambda: self._ids(X))
 
     def _ids(self, X: pd.DataFrame) -> np.ndarray:
         out = np.empty((len(X), len(self.fields_)), dtype=np.int64)
