@@ -131,9 +131,9 @@ class Estimate:
         return self.fold * self.n_folds + (self.final if self.refit else 0.0)
 
 
-def _levels(est, e: Estimate) -> list[tuple[str, Estimate, object]]:
+def _levels(e: Estimate) -> list[tuple[str, Estimate]]:
     """How a member can run, best first, each cheaper than the one before:
-    ``(decision, estimate, estimator)``; the decision is empty for the member as planned.
+    ``(decision, estimate)``; the decision is empty for the member as planned.
 
     All folds and a refit on all rows; the folds alone (fold models averaged); the last fold
     and a refit; the last fold alone (its model kept).
@@ -150,7 +150,7 @@ def _levels(est, e: Estimate) -> list[tuple[str, Estimate, object]]:
             (f"{holdout}; its fold model kept (no refit)", replace(e, n_folds=1, refit=False))
         )
     options.sort(key=lambda o: -o[1].total)  # stable: ties keep the better option first
-    return [(label, option, est) for label, option in options]
+    return options
 
 
 @dataclass
@@ -281,7 +281,7 @@ class TimeBudget:
             # cheapest: it would take about as long as the longest so far (a deep member's,
             # two fits of a network, twice that), and the member could not join anyway.
             longest = max(probe_seconds, default=0.0) * (2 if full.expensive[name] else 1)
-            reserve = sum(_levels(None, e)[-1][1].total for e in ests.values() if e)
+            reserve = sum(_levels(e)[-1][1].total for e in ests.values() if e)
             planned = self.elapsed() + longest + reserve / self.workers
             late = self.elapsed() + longest > PROBE_SHARE * self.time_limit
             if ests and (late or planned > PLAN_SHARE * self.time_limit):
@@ -324,7 +324,7 @@ class TimeBudget:
                 kept[name] = est
                 continue
             spare = available - sum(c[1].total for c in chosen.values())
-            cheapest = _levels(est, e)[-1]
+            cheapest = (*_levels(e)[-1], est)
             if cheapest[1].total > spare:
                 cheapest = self._shrink(est, cheapest[1], spare) or cheapest
             if cheapest[1].total <= spare or not chosen:
@@ -335,10 +335,10 @@ class TimeBudget:
                 )
         for name in list(chosen):
             spare = available - sum(c[1].total for c in chosen.values())
-            for level in _levels(estimators[name], ests[name]):
-                if level[1].total - chosen[name][1].total <= spare:
-                    if level[1].total >= chosen[name][1].total:
-                        chosen[name] = level
+            for label, option in _levels(ests[name]):
+                if option.total - chosen[name][1].total <= spare:
+                    if option.total >= chosen[name][1].total:
+                        chosen[name] = (label, option, estimators[name])
                     break
         first = next(iter(chosen), None)
         for name, (label, e, est) in chosen.items():
