@@ -287,3 +287,93 @@ def test_additive_boost_trees_take_the_packed_path(monkeypatch):
     monkeypatch.setattr(member.trees_, "predict", no_own_predict)
     again = np.concatenate([small_batch.predict(member, X.iloc[[i]]) for i in range(5)])
     np.testing.assert_array_equal(again, expected)
+
+
+def test_few_texts_tf_idf_matches_scikit_learn_bit_for_bit():
+    from blend.datasets import make_clothing
+    from blend.features import text as text_module
+
+    X, _, _ = make_clothing(400, random_state=0)
+    texts = [str(t) for t in X["description"]]
+    odd = ["", "   ", "Ünïcödé wörds cashmere", "a", "small hole small hole small hole"]
+    encoder = text_module.TextEncoder(max_words=300, max_chars=100)
+    encoder.fit_transform(texts[:300])
+    batch = encoder.transform(texts[300:] + odd)  # more than FEW_TEXTS: scikit-learn's path
+    assert len(texts[300:] + odd) > text_module.FEW_TEXTS
+    for i, text in enumerate(texts[300:] + odd):
+        one = encoder.transform([text])
+        assert np.array_equal(one.indices, batch[i].indices)
+        assert np.array_equal(one.data, batch[i].data)
+    for _, vectorizer in encoder.vectorizers_:
+        assert text_module._TRUSTED[vectorizer] is True  # the few-rows path is in use
+        few = text_module._few_rows_tfidf(vectorizer, texts[300:340] + odd)
+        own = vectorizer.transform(texts[300:340] + odd).tocsr()
+        assert np.array_equal(few.indptr, own.indptr)
+        assert np.array_equal(few.indices, own.indices)
+        assert np.array_equal(few.data, own.data)
+
+
+def test_few_texts_tf_idf_falls_back_when_it_differs(monkeypatch):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from blend.features import text as text_module
+
+    vectorizer = TfidfVectorizer(sublinear_tf=True).fit(["red wool coat", "blue wool hat"])
+    expected = vectorizer.transform(["red hat"]).toarray()
+    real = text_module._few_rows_tfidf
+
+    def off_by_one(vec, texts):
+        found = real(vec, texts)
+        found.data = found.data * np.float32(1.0001)
+        return found
+
+    monkeypatch.setattr(text_module, "_few_rows_tfidf", off_by_one)
+    for _ in range(3):  # first call: checked and rejected; later calls: scikit-learn's own
+        assert np.array_equal(text_module._tfidf(vectorizer, ["red hat"]).toarray(), expected)
+    assert text_module._TRUSTED[vectorizer] is False
+
+
+def test_stack_few_rows_equals_sparse_hstack():
+    import scipy.sparse as sp
+
+    from blend.features.text import dense_to_csr, stack_few_rows
+
+    rng = np.random.default_rng(0)
+    sparse = sp.random(3, 7, density=0.3, format="csr", dtype=np.float32, random_state=1)
+    sparse.data[0] = 0.0  # an explicit zero is kept
+    blocks = [rng.normal(size=(3, 2)), sparse, np.array([[np.nan], [0.0], [1.5]]), sparse[:, :0]]
+    expected = sp.hstack(
+        [b if sp.issparse(b) else dense_to_csr(b) for b in blocks], format="csr", dtype=np.float32
+    )
+    found = stack_few_rows(blocks)
+    assert found.shape == expected.shape
+    assert np.array_equal(found.indptr, expected.indptr)
+    assert np.array_equal(found.indices, expected.indices)
+    assert np.array_equal(found.data, expected.data, equal_nan=True)
+    assert found.data.dtype == np.float32
+
+
+def test_image_columns_of_one_shape_are_described_together_as_alone(monkeypatch):
+    from blend.datasets import make_clothing
+    from blend.features import image_descriptors as descriptors
+    from blend.features.tree import MixedFeaturizer
+    from blend.features.validation import shared_work
+
+    X, _, _ = make_clothing(600, random_state=0)
+    featurizer = MixedFeaturizer(sparse_output=False, random_state=0).fit(X)
+    assert 2 * len(X) > descriptors._CHUNK  # the batch describes each column on its own
+    batch = featurizer.transform(X)
+    calls = []
+    real = descriptors._chunk_descriptors
+
+    def counted(images, grid, scale):
+        calls.append(len(images))
+        return real(images, grid, scale)
+
+    monkeypatch.setattr(descriptors, "_chunk_descriptors", counted)
+    picked = range(0, 600, 37)
+    with shared_work():
+        rows = [featurizer.transform(X.iloc[[i]]) for i in picked]
+    assert calls and set(calls) == {2}  # the front and back photo in one call
+    for row, i in zip(rows, picked):
+        assert np.array_equal(row[0], batch[i], equal_nan=True)

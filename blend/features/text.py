@@ -6,11 +6,17 @@ and word pieces. Both are fitted per column so every output feature names its so
 
 from __future__ import annotations
 
+import itertools
+import weakref
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-__all__ = ["TextEncoder"]
+__all__ = ["TextEncoder", "dense_to_csr", "stack_few_rows"]
+
+# Up to this many texts, a fitted vectorizer's TF-IDF is computed here (see _few_rows_tfidf).
+FEW_TEXTS = 64
 
 
 class TextEncoder:
@@ -71,6 +77,9 @@ class TextEncoder:
 
     def transform(self, texts: list[str]) -> sp.csr_matrix:
         blocks = [_lengths(texts)]
+        if len(texts) <= FEW_TEXTS:
+            blocks += [_tfidf(vectorizer, texts) for _, vectorizer in self.vectorizers_]
+            return stack_few_rows(blocks)
         blocks += [vectorizer.transform(texts).tocsr() for _, vectorizer in self.vectorizers_]
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
@@ -101,4 +110,111 @@ def dense_to_csr(block: np.ndarray) -> sp.csr_matrix:
             np.arange(0, n * m + 1, m, dtype=np.int64),
         ),
         shape=(n, m),
+    )
+
+
+def stack_few_rows(blocks: list) -> sp.csr_matrix:
+    """``sp.hstack`` of the blocks as CSR (dense blocks storing every entry, as
+    :func:`dense_to_csr` does), built directly: the same data, indices
+    and row order, without a sparse matrix per block (which dominates a one-row transform).
+    """
+    n = blocks[0].shape[0]
+    data, indices, rows = [], [], []
+    offset = 0
+    for block in blocks:
+        width = block.shape[1]
+        if sp.issparse(block):
+            block = block.tocsr()
+            data.append(block.data.astype(np.float32, copy=False))
+            indices.append(block.indices.astype(np.int64) + offset)
+            rows.append(np.repeat(np.arange(n), np.diff(block.indptr)))
+        else:
+            data.append(np.ascontiguousarray(block, dtype=np.float32).ravel())
+            indices.append(np.tile(np.arange(offset, offset + width, dtype=np.int64), n))
+            rows.append(np.repeat(np.arange(n), width))
+        offset += width
+    row = np.concatenate(rows)
+    order = np.argsort(row, kind="stable")  # by row, blocks (columns) in order within a row
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(row, minlength=n))])
+    index_dtype = np.int32 if offset <= np.iinfo(np.int32).max else np.int64
+    return sp.csr_matrix(
+        (
+            np.concatenate(data)[order],
+            np.concatenate(indices)[order].astype(index_dtype),
+            indptr.astype(index_dtype),
+        ),
+        shape=(n, offset),
+    )
+
+
+# ------------------------------------------------------------------ TF-IDF of a few texts
+# fitted vectorizer -> whether the few-rows path matched its own transform
+_TRUSTED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _tfidf(vectorizer: TfidfVectorizer, texts: list[str]) -> sp.csr_matrix:
+    """``vectorizer.transform(texts)`` as CSR; a few texts computed by :func:`_few_rows_tfidf`.
+
+    scikit-learn's transform costs a fraction of a millisecond per call whatever the number of
+    texts (input checks, sparse conversions), which dominates a one-row prediction. The first
+    few-rows call on each fitted vectorizer is checked against its own transform bit for bit;
+    on any difference (another scikit-learn, other options) it keeps its own transform.
+    """
+    trusted = _TRUSTED.get(vectorizer)
+    if trusted is False or not _few_rows_apply(vectorizer):
+        return vectorizer.transform(texts).tocsr()
+    found = _few_rows_tfidf(vectorizer, texts)
+    if trusted is None:
+        expected = vectorizer.transform(texts).tocsr()
+        _TRUSTED[vectorizer] = (
+            np.array_equal(found.indptr, expected.indptr)
+            and np.array_equal(found.indices, expected.indices)
+            and np.array_equal(found.data, expected.data)
+            and found.data.dtype == expected.data.dtype
+        )
+        return expected
+    return found
+
+
+def _few_rows_apply(vectorizer: TfidfVectorizer) -> bool:
+    return vectorizer.norm in ("l2", None) and isinstance(vectorizer.vocabulary_, dict)
+
+
+def _few_rows_tfidf(vectorizer: TfidfVectorizer, texts: list[str]) -> sp.csr_matrix:
+    """TF-IDF as scikit-learn computes it: term counts (columns sorted), ``log(tf) + 1`` when
+    sublinear, times ``idf_``, each row divided by its L2 norm (squares summed in float64,
+    one after another)."""
+    vocabulary = vectorizer.vocabulary_
+    analyzer = vectorizer.build_analyzer()
+    indices: list[int] = []
+    counts: list[int] = []
+    indptr = [0]
+    for text in texts:
+        found: dict[int, int] = {}
+        for term in analyzer(text):
+            j = vocabulary.get(term)
+            if j is not None:
+                found[j] = found.get(j, 0) + 1
+        columns = sorted(found)
+        indices += columns
+        counts += [found[j] for j in columns]
+        indptr.append(len(indices))
+    data = np.asarray(counts, dtype=vectorizer.dtype)
+    columns = np.asarray(indices, dtype=np.int32)
+    if vectorizer.binary:
+        data.fill(1)
+    if vectorizer.sublinear_tf:
+        np.log(data, data)
+        data += 1.0
+    if vectorizer.use_idf:
+        data *= vectorizer.idf_[columns]
+    if vectorizer.norm == "l2":
+        for start, stop in itertools.pairwise(indptr):
+            row = data[start:stop]
+            total = np.cumsum((row * row).astype(np.float64))[-1] if stop > start else 0.0
+            if total != 0.0:
+                row[:] = row.astype(np.float64) / np.sqrt(total)
+    return sp.csr_matrix(
+        (data, columns, np.asarray(indptr, dtype=np.int32)),
+        shape=(len(texts), len(vocabulary)),
     )

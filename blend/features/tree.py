@@ -22,8 +22,9 @@ from sklearn.utils.validation import check_is_fitted
 from blend.features import image_descriptors as _descriptors
 from blend.features.image_descriptors import image_descriptor_names, image_descriptors, image_scale
 from blend.features.images import image_shape, read_images
-from blend.features.text import TextEncoder, dense_to_csr
+from blend.features.text import TextEncoder, dense_to_csr, stack_few_rows
 from blend.features.validation import (
+    FEW_ROWS,
     beyond_float32_as_missing,
     category_values,
     check_columns,
@@ -243,20 +244,48 @@ class _ImageColumn:
         images = read_images(series, self.shape_, self.column)
         return image_descriptors(images, self.grid, self.scale_)
 
-    def transform_frame(self, X: pd.DataFrame) -> np.ndarray:
-        return describe_images(X, self.column, self.shape_, self.grid, self.scale_)
+    def transform_frame(self, X: pd.DataFrame, together: tuple[str, ...] = ()) -> np.ndarray:
+        """The descriptors of ``X[column]``; ``together`` names image columns of the same
+        shape, grid and scale the caller also needs (see :func:`describe_images`)."""
+        return describe_images(X, self.column, self.shape_, self.grid, self.scale_, together)
+
+    def description_key(self) -> tuple:
+        """Columns with equal keys can be described in one call."""
+        return (tuple(self.shape_), self.grid, self.scale_)
 
     def names(self) -> list[str]:
         names = image_descriptor_names(self.shape_, self.grid)
         return [f"{self.column}__{name}" for name in names]
 
 
-def describe_images(X: pd.DataFrame, column: str, shape: tuple, grid: int, scale: float):
+def describe_images(
+    X: pd.DataFrame,
+    column: str,
+    shape: tuple,
+    grid: int,
+    scale: float,
+    together: tuple[str, ...] = (),
+) -> np.ndarray:
     """:func:`image_descriptors` of an image column, shared by the members of one prediction.
 
     A small batch is described on the calling thread (one chunk, the same arithmetic): a
-    thread pool costs more than one image.
+    thread pool costs more than one image. ``together`` names other image columns of the
+    same ``shape`` the caller will ask for: a small batch of all of them is described in one
+    chunk, since describing one image is mostly numpy's fixed cost per operation (a row's
+    descriptors do not depend on the rows beside it, so the values are the same).
     """
+    columns = tuple(dict.fromkeys((*together, column)))
+    n = len(X)
+    if len(columns) > 1 and 0 < n * len(columns) <= _descriptors._CHUNK:
+
+        def compute_all() -> np.ndarray:
+            images = [read_images(X[c], shape, c) for c in columns]
+            return _descriptors._chunk_descriptors(np.concatenate(images), grid, scale)
+
+        key = ("image descriptors", columns, tuple(shape), grid, scale)
+        joint = once_per_call(X, key, compute_all)
+        at = columns.index(column) * n
+        return joint[at : at + n]
 
     def compute() -> np.ndarray:
         images = read_images(X[column], shape, column)
@@ -531,9 +560,16 @@ class MixedFeaturizer(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "encoders_")
         X = ensure_frame(X, self.feature_names_in_)
         check_columns(X, self._columns, who="the MixedFeaturizer")
+        alike: dict[tuple, tuple[str, ...]] = {}  # image columns described together
+        for enc in self.encoders_:
+            if isinstance(enc, _ImageColumn):
+                key = enc.description_key()
+                alike[key] = (*alike.get(key, ()), enc.column)
         blocks = [
-            enc.transform_frame(X)
-            if isinstance(enc, (_ImageColumn, _TextColumn))
+            enc.transform_frame(X, alike[enc.description_key()])
+            if isinstance(enc, _ImageColumn)
+            else enc.transform_frame(X)
+            if isinstance(enc, _TextColumn)
             else enc.transform(X[enc.column])
             for enc in self.encoders_
         ]
@@ -544,6 +580,8 @@ class MixedFeaturizer(TransformerMixin, BaseEstimator):
 
     def _stack(self, blocks: list) -> np.ndarray | sp.csr_matrix:
         if self.sparse_output_:
+            if blocks and blocks[0].shape[0] <= FEW_ROWS:
+                return stack_few_rows(blocks)
             parts = [b if sp.issparse(b) else dense_to_csr(b) for b in blocks]
             return sp.hstack(parts, format="csr", dtype=np.float32)
         parts = [b.toarray() if sp.issparse(b) else b for b in blocks]
