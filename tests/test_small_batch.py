@@ -292,6 +292,7 @@ def test_additive_boost_trees_take_the_packed_path(monkeypatch):
 def test_few_texts_tf_idf_matches_scikit_learn_bit_for_bit():
     from blend.datasets import make_clothing
     from blend.features import text as text_module
+    from blend.features.validation import _VERIFIED
 
     X, _, _ = make_clothing(400, random_state=0)
     texts = [str(t) for t in X["description"]]
@@ -305,7 +306,7 @@ def test_few_texts_tf_idf_matches_scikit_learn_bit_for_bit():
         assert np.array_equal(one.indices, batch[i].indices)
         assert np.array_equal(one.data, batch[i].data)
     for _, vectorizer in encoder.vectorizers_:
-        assert text_module._TRUSTED[vectorizer] is True  # the few-rows path is in use
+        assert _VERIFIED[vectorizer] is True  # the few-rows path is in use
         few = text_module._few_rows_tfidf(vectorizer, texts[300:340] + odd)
         own = vectorizer.transform(texts[300:340] + odd).tocsr()
         assert np.array_equal(few.indptr, own.indptr)
@@ -317,6 +318,7 @@ def test_few_texts_tf_idf_falls_back_when_it_differs(monkeypatch):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     from blend.features import text as text_module
+    from blend.features.validation import _VERIFIED
 
     vectorizer = TfidfVectorizer(sublinear_tf=True).fit(["red wool coat", "blue wool hat"])
     expected = vectorizer.transform(["red hat"]).toarray()
@@ -330,7 +332,7 @@ def test_few_texts_tf_idf_falls_back_when_it_differs(monkeypatch):
     monkeypatch.setattr(text_module, "_few_rows_tfidf", off_by_one)
     for _ in range(3):  # first call: checked and rejected; later calls: scikit-learn's own
         assert np.array_equal(text_module._tfidf(vectorizer, ["red hat"]).toarray(), expected)
-    assert text_module._TRUSTED[vectorizer] is False
+    assert _VERIFIED[vectorizer] is False
 
 
 def test_stack_few_rows_equals_sparse_hstack():
@@ -377,3 +379,21 @@ def test_image_columns_of_one_shape_are_described_together_as_alone(monkeypatch)
     assert calls and set(calls) == {2}  # the front and back photo in one call
     for row, i in zip(rows, picked):
         assert np.array_equal(row[0], batch[i], equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_few_rows_standardizing_matches_standard_scaler(dtype):
+    import scipy.sparse as sp
+
+    from blend.features.validation import same_bits
+    from blend.members.linear import _standardized
+
+    rng = np.random.default_rng(0)
+    dense = rng.normal(3.0, 2.0, size=(40, 6)).astype(dtype)
+    dense[3, 2] = np.nan
+    scaler = StandardScaler().fit(dense)
+    assert same_bits(_standardized(scaler, dense[:4]), scaler.transform(dense[:4]))
+    sparse = sp.random(40, 6, density=0.4, format="csr", dtype=dtype, random_state=2)
+    scaler = StandardScaler(with_mean=False).fit(sparse)
+    assert same_bits(_standardized(scaler, sparse[:4]), scaler.transform(sparse[:4]))
+    assert not same_bits(_standardized(scaler, sparse[:4]), sparse[:4])  # it did scale

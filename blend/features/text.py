@@ -7,11 +7,12 @@ and word pieces. Both are fitted per column so every output feature names its so
 from __future__ import annotations
 
 import itertools
-import weakref
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
+
+from blend.features.validation import same_bits, verified_shortcut
 
 __all__ = ["TextEncoder", "dense_to_csr", "stack_few_rows"]
 
@@ -148,32 +149,21 @@ def stack_few_rows(blocks: list) -> sp.csr_matrix:
 
 
 # ------------------------------------------------------------------ TF-IDF of a few texts
-# fitted vectorizer -> whether the few-rows path matched its own transform
-_TRUSTED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def _tfidf(vectorizer: TfidfVectorizer, texts: list[str]) -> sp.csr_matrix:
     """``vectorizer.transform(texts)`` as CSR; a few texts computed by :func:`_few_rows_tfidf`.
 
     scikit-learn's transform costs a fraction of a millisecond per call whatever the number of
-    texts (input checks, sparse conversions), which dominates a one-row prediction. The first
-    few-rows call on each fitted vectorizer is checked against its own transform bit for bit;
-    on any difference (another scikit-learn, other options) it keeps its own transform.
+    texts (input checks, sparse conversions), which dominates a one-row prediction. The
+    shortcut is checked against scikit-learn's own transform on first use
+    (:func:`~blend.features.validation.verified_shortcut`).
     """
-    trusted = _TRUSTED.get(vectorizer)
-    if trusted is False or not _few_rows_apply(vectorizer):
+
+    def own() -> sp.csr_matrix:
         return vectorizer.transform(texts).tocsr()
-    found = _few_rows_tfidf(vectorizer, texts)
-    if trusted is None:
-        expected = vectorizer.transform(texts).tocsr()
-        _TRUSTED[vectorizer] = (
-            np.array_equal(found.indptr, expected.indptr)
-            and np.array_equal(found.indices, expected.indices)
-            and np.array_equal(found.data, expected.data)
-            and found.data.dtype == expected.data.dtype
-        )
-        return expected
-    return found
+
+    if not _few_rows_apply(vectorizer):
+        return own()
+    return verified_shortcut(vectorizer, lambda: _few_rows_tfidf(vectorizer, texts), own, same_bits)
 
 
 def _few_rows_apply(vectorizer: TfidfVectorizer) -> bool:

@@ -32,7 +32,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from blend.features.tree import MixedFeaturizer
-from blend.features.validation import FrameInputMixin, check_class_labels, numeric_target
+from blend.features.validation import (
+    FEW_ROWS,
+    FrameInputMixin,
+    check_class_labels,
+    numeric_target,
+    same_bits,
+    verified_shortcut,
+)
 from blend.features.wide import WideEncoder
 from blend.roles import resolve_roles
 
@@ -212,7 +219,16 @@ class _WideLinear(FrameInputMixin, BaseEstimator):
         return self.wide_.one_hot(X)[:, self.wide_columns_]
 
     def _dense_block(self, matrix) -> sp.csr_matrix:
-        scaled = self.scaler_.transform(matrix)
+        scaler = self.scaler_
+        if matrix.shape[0] <= FEW_ROWS:  # without StandardScaler's per-call checks
+            scaled = verified_shortcut(
+                scaler,
+                lambda: _standardized(scaler, matrix),
+                lambda: scaler.transform(matrix),
+                same_bits,
+            )
+        else:
+            scaled = scaler.transform(matrix)
         if sp.issparse(scaled):
             scaled.data = np.nan_to_num(scaled.data)
             return scaled.tocsr()
@@ -280,6 +296,22 @@ class _WideLinear(FrameInputMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True  # numerics are imputed (and bucketed) with a flag
         return tags
+
+
+def _standardized(scaler: StandardScaler, matrix) -> np.ndarray | sp.csr_matrix:
+    """``scaler.transform(matrix)`` by the same operations on a copy (float32 kept), for a few
+    rows: sparse entries times ``1 / scale_``; dense ``(x - mean_) / scale_`` in ``x``'s dtype."""
+    if sp.issparse(matrix):
+        out = matrix.tocsr(copy=True)
+        if scaler.scale_ is not None:
+            out.data *= (1 / scaler.scale_).take(out.indices, mode="clip")
+        return out
+    out = np.array(matrix, dtype=matrix.dtype if matrix.dtype.kind == "f" else np.float64)
+    if scaler.with_mean:
+        out -= scaler.mean_.astype(out.dtype)
+    if scaler.with_std:
+        out /= scaler.scale_.astype(out.dtype)
+    return out
 
 
 class WideLinearRegressor(RegressorMixin, _WideLinear):
