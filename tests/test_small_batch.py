@@ -397,3 +397,20 @@ def test_few_rows_standardizing_matches_standard_scaler(dtype):
     scaler = StandardScaler(with_mean=False).fit(sparse)
     assert same_bits(_standardized(scaler, sparse[:4]), scaler.transform(sparse[:4]))
     assert not same_bits(_standardized(scaler, sparse[:4]), sparse[:4])  # it did scale
+
+
+def test_linear_member_few_rows_encoding_is_the_batch_encoding():
+    from blend.datasets import make_clothing
+    from blend.features.validation import _VERIFIED, same_bits
+    from blend.members.linear import WideLinearRegressor
+
+    X, y, _ = make_clothing(300, random_state=0)
+    model = WideLinearRegressor(random_state=0).fit(X.iloc[:200], y.iloc[:200])
+    test = X.iloc[200:]
+    for start in (0, 5, 40):
+        rows = test.iloc[start : start + 3]
+        assert same_bits(model._encode_few(rows), model._encode_blocks(rows))
+    batch = model.predict(test)  # more than FEW_ROWS rows: the sparse blocks' path
+    alone = np.concatenate([model.predict(test.iloc[[i]]) for i in range(len(test))])
+    assert np.array_equal(alone, batch)
+    assert _VERIFIED[model] is True

@@ -114,10 +114,11 @@ def dense_to_csr(block: np.ndarray) -> sp.csr_matrix:
     )
 
 
-def stack_few_rows(blocks: list) -> sp.csr_matrix:
+def stack_few_rows(blocks: list, dtype: type | None = np.float32) -> sp.csr_matrix:
     """``sp.hstack`` of the blocks as CSR (dense blocks storing every entry, as
     :func:`dense_to_csr` does), built directly: the same data, indices
     and row order, without a sparse matrix per block (which dominates a one-row transform).
+    ``dtype=None`` keeps the blocks' common type (as ``sp.hstack`` without a dtype).
     """
     n = blocks[0].shape[0]
     data, indices, rows = [], [], []
@@ -126,11 +127,11 @@ def stack_few_rows(blocks: list) -> sp.csr_matrix:
         width = block.shape[1]
         if sp.issparse(block):
             block = block.tocsr()
-            data.append(block.data.astype(np.float32, copy=False))
+            data.append(block.data if dtype is None else block.data.astype(dtype, copy=False))
             indices.append(block.indices.astype(np.int64) + offset)
             rows.append(np.repeat(np.arange(n), np.diff(block.indptr)))
         else:
-            data.append(np.ascontiguousarray(block, dtype=np.float32).ravel())
+            data.append(np.ascontiguousarray(block, dtype=dtype).ravel())
             indices.append(np.tile(np.arange(offset, offset + width, dtype=np.int64), n))
             rows.append(np.repeat(np.arange(n), width))
         offset += width

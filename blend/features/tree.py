@@ -33,6 +33,7 @@ from blend.features.validation import (
     level_codes,
     numeric_values,
     once_per_call,
+    shared_work,
     text_values,
 )
 from blend.roles import resolve_roles
@@ -565,14 +566,15 @@ class MixedFeaturizer(TransformerMixin, BaseEstimator):
             if isinstance(enc, _ImageColumn):
                 key = enc.description_key()
                 alike[key] = (*alike.get(key, ()), enc.column)
-        blocks = [
-            enc.transform_frame(X, alike[enc.description_key()])
-            if isinstance(enc, _ImageColumn)
-            else enc.transform_frame(X)
-            if isinstance(enc, _TextColumn)
-            else enc.transform(X[enc.column])
-            for enc in self.encoders_
-        ]
+        with shared_work():  # image columns described together hand each other their part
+            blocks = [
+                enc.transform_frame(X, alike[enc.description_key()])
+                if isinstance(enc, _ImageColumn)
+                else enc.transform_frame(X)
+                if isinstance(enc, _TextColumn)
+                else enc.transform(X[enc.column])
+                for enc in self.encoders_
+            ]
         blocks += [views.combine(blocks) for views in self.image_views_]
         if self.ratios_ is not None:
             blocks.append(self.ratios_.transform(X))

@@ -31,6 +31,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from blend.features.text import stack_few_rows
 from blend.features.tree import MixedFeaturizer
 from blend.features.validation import (
     FEW_ROWS,
@@ -247,12 +248,42 @@ class _WideLinear(FrameInputMixin, BaseEstimator):
 
     def _encode(self, X: object) -> sp.csr_matrix:
         X = self._check_X_predict(X)
+        if len(X) <= FEW_ROWS:  # the same matrix without a sparse matrix per step
+            return verified_shortcut(
+                self, lambda: self._encode_few(X), lambda: self._encode_blocks(X), same_bits
+            )
+        return self._encode_blocks(X)
+
+    def _encode_blocks(self, X: pd.DataFrame) -> sp.csr_matrix:
         blocks = []
         if self.wide_ is not None:
             blocks.append(self._wide_block(X))
         if self.dense_ is not None:
             blocks.append(self._dense_block(self.dense_.transform(X)))
         return sp.hstack(blocks, format="csr")
+
+    def _encode_few(self, X: pd.DataFrame) -> sp.csr_matrix:
+        """:meth:`_encode_blocks` for a few rows: the kept one-hot columns counted from the
+        wide ids directly (no full one-hot matrix to slice), stacked in one constructor."""
+        blocks = []
+        if self.wide_ is not None:
+            ids = self.wide_.transform(X)
+            column = np.full(self.wide_.n_ids_, -1, dtype=np.int64)
+            column[self.wide_columns_] = np.arange(len(self.wide_columns_))
+            data, indices, indptr = [], [], [0]
+            for row in ids:
+                hit, counts = np.unique(row, return_counts=True)  # sorted, as sum_duplicates
+                kept = column[hit] >= 0
+                indices.append(column[hit[kept]])
+                data.append(counts[kept].astype(np.float64))
+                indptr.append(indptr[-1] + int(kept.sum()))
+            shape = (len(ids), len(self.wide_columns_))
+            blocks.append(
+                sp.csr_matrix((np.concatenate(data), np.concatenate(indices), indptr), shape=shape)
+            )
+        if self.dense_ is not None:
+            blocks.append(self._dense_block(self.dense_.transform(X)))
+        return stack_few_rows(blocks, dtype=None)
 
     def _start_fit(self, X: object, y: object) -> tuple[pd.DataFrame, np.ndarray]:
         """Validate the parameters and ``X``; return the frame and the penalty grid."""
