@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 
 import numpy as np
@@ -206,7 +207,7 @@ def test_schedule_runs_the_folds_the_estimate_counted(data):
 )
 def test_probe_measures_how_the_cost_grows(data, monkeypatch, cost, exponent):
     X, y = data
-    budget = TimeBudget(60.0, 0.0)
+    budget = TimeBudget(60.0, time.perf_counter())
     monkeypatch.setattr(budget, "_probe", lambda est, d, train, test, epochs: cost(len(train)))
     sub, sub_test = np.arange(1000), np.arange(1000, 1200)
     got = budget._growth(Ridge(), FitData(X, y, False, 1), sub, sub_test, scale=6.4)
@@ -231,7 +232,7 @@ def test_plan_keeps_members_before_folds_and_refits(available, levels):
     budget = TimeBudget(100.0, 0.0)
     order = [("a", Ridge()), ("b", Ridge(alpha=2.0))]
     ests = {n: Estimate(fold=10.0, final=12.0, n_folds=5, refit=True) for n, _ in order}
-    kept = budget._allot(order, ests, available)
+    kept = budget._allot(order, ests, available, force=True)
     for name, level in levels.items():
         if level is None:
             assert name not in kept and name in budget.skipped
@@ -245,7 +246,7 @@ def test_plan_keeps_members_before_folds_and_refits(available, levels):
 def test_a_slow_measurement_is_taken_again(data):
     """A subsample fit far slower than its rows explain is timed once more (the faster counts)."""
     X, y = data
-    budget = TimeBudget(60.0, 0.0)
+    budget = TimeBudget(60.0, time.perf_counter())
     times = iter([1.0, 40.0, 4.0])  # quarter, subsample (a busy moment), subsample again
     calls = []
 
@@ -257,6 +258,27 @@ def test_a_slow_measurement_is_taken_again(data):
     got = budget._growth(Ridge(), FitData(X, y, False, 1), np.arange(1000), np.arange(200), 6.4)
     assert calls == [250, 1000, 1000]
     np.testing.assert_allclose(got, (4.0, 1.0))
+
+
+def test_measuring_stops_at_the_quarter_when_the_subsample_would_end_late(data):
+    """Past the measuring share, the quarter is extrapolated at the steepest growth (and a
+    fallback member, measured ``whole``, still gets its subsample probe)."""
+    X, y = data
+    calls = []
+
+    def probe(est, d, train, test, epochs):
+        calls.append(len(train))
+        return 3.0
+
+    budget = TimeBudget(10.0, time.perf_counter())  # measuring share: 4 s
+    budget._probe = probe
+    fit = FitData(X, y, False, 1)
+    got = budget._growth(Ridge(), fit, np.arange(1000), np.arange(200), 6.4)
+    assert calls == [250]
+    np.testing.assert_allclose(got, (12.0, 1.0))  # 3 s x 4 (the rows), exponent 1
+    calls.clear()
+    got = budget._growth(Ridge(), fit, np.arange(1000), np.arange(200), 6.4, whole=True)
+    assert calls == [250, 1000]
 
 
 def test_a_member_is_not_measured_when_the_measured_ones_fill_the_budget(data, monkeypatch):
@@ -290,3 +312,111 @@ def test_a_member_is_not_measured_when_the_measured_ones_fill_the_budget(data, m
         assert measured == expected
         if len(expected) == 1:
             assert budget.skipped["forest"].startswith(f"{SKIPPED}: no time left to measure")
+
+
+def _plan_of(X, splits):
+    from blend.ensemble.plan import plan_tasks
+
+    def plan_of(kept):
+        return plan_tasks(X, kept, splits, cheap_folds="all", expensive_folds=None,
+                          refit=True, expensive_refit=False, eager=False)  # fmt: skip
+
+    return plan_of
+
+
+def _stub_estimates(budget, seconds: dict):
+    """``budget.estimate`` answering ``seconds[name]`` per fold (and refit) without fitting."""
+    from blend.ensemble.budget import Estimate
+
+    measured = []
+
+    def estimate(name, est, data, splits, *, n_folds, refit, expensive, whole=False):
+        measured.append(name)
+        return Estimate(fold=seconds[name], final=seconds[name], n_folds=n_folds, refit=refit)
+
+    budget.estimate = estimate
+    return measured
+
+
+def test_quick_fallback_replaces_a_library_that_does_not_fit(data):
+    """No library member's last fold fits: the quick members run instead, and say why."""
+    import time
+
+    X, y = data
+    splits = list(KFold(5, shuffle=True, random_state=0).split(X))
+    fallback = [("quick_linear", Ridge()), ("quick_trees", RandomForestRegressor())]
+    budget = TimeBudget(10.0, time.perf_counter(), n_jobs=1)
+    measured = _stub_estimates(budget, {"ridge": 30.0, "forest": 90.0, "quick_linear": 0.1,
+                                        "quick_trees": 0.2})  # fmt: skip
+    with pytest.warns(UserWarning, match="too small for the members of the library"):
+        kept = budget.select(_members(), FitData(X, y, False, 1), splits, _plan_of(X, splits),
+                             fallback)  # fmt: skip
+    assert [name for name, _ in kept] == ["quick_linear", "quick_trees"]
+    assert measured[-2:] == ["quick_linear", "quick_trees"]
+    assert budget.essential == "quick_linear"
+    assert budget.skipped["ridge"].startswith(f"{SKIPPED}: would need")
+    assert budget.decisions["quick_linear"].startswith("fallback: no member of the library fits")
+    assert "the cheapest, ridge" in budget.decisions["quick_linear"]
+
+
+def test_quick_fallback_waits_while_a_library_member_fits(data):
+    import time
+
+    X, y = data
+    splits = list(KFold(5, shuffle=True, random_state=0).split(X))
+    fallback = [("quick_linear", Ridge())]
+    budget = TimeBudget(10.0, time.perf_counter(), n_jobs=1)
+    measured = _stub_estimates(budget, {"ridge": 0.1, "forest": 90.0, "quick_linear": 0.01})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning: the library's cheapest fits
+        kept = budget.select(_members(), FitData(X, y, False, 1), splits, _plan_of(X, splits),
+                             fallback)  # fmt: skip
+    assert [name for name, _ in kept] == ["ridge"]
+    assert "quick_linear" not in measured
+
+
+def test_default_blend_falls_back_on_quick_members_under_a_tiny_limit(data, monkeypatch):
+    """End to end: a library too slow for the limit gives a working blend of quick members."""
+    import time
+
+    import blend.members.defaults as defaults
+
+    class SlowRidge(Ridge):
+        def fit(self, X, y, sample_weight=None):
+            time.sleep(0.4)
+            return super().fit(X, y, sample_weight)
+
+    X, y = data
+    monkeypatch.setattr(defaults, "default_members", lambda *a, **k: [("slow", SlowRidge())])
+    with pytest.warns(UserWarning, match="quick fallback members"):
+        model = BlendRegressor(time_limit=0.5, random_state=0).fit(X, y)
+    names = [name for name, _ in model.members_]
+    assert names and set(names) <= {"quick_linear", "quick_trees"}
+    board = model.leaderboard_.set_index("member")
+    assert board.loc["slow", "status"] == SKIPPED
+    assert board.loc[names[0], "why"].startswith("fallback: ")
+    assert model.predict(X[:3]).shape == (3,)
+    # the user's own members are kept as given: no fallback
+    with pytest.warns(UserWarning, match="too small for any member"):
+        own = BlendRegressor([("slow", SlowRidge())], time_limit=0.5, random_state=0).fit(X, y)
+    assert [name for name, _ in own.members_] == ["slow"]
+
+
+def test_fallback_members_read_cheap_columns_only():
+    from blend.datasets import make_clothing
+    from blend.members.defaults import fallback_members
+
+    X, y, _ = make_clothing(200, random_state=0)
+    found = dict(fallback_members(X, y, random_state=0))
+    assert list(found) == ["quick_linear", "quick_trees"]
+    assert found["quick_linear"].roles["photo_front"] == "ignore"
+    assert found["quick_linear"].roles["description"] == "text"
+    assert found["quick_trees"][0].roles["description"] == "ignore"
+    assert [n for n, _ in fallback_members(X[["photo_front"]], y)] == ["mean"]
+    two = np.column_stack([y, y])
+    assert [n for n, _ in fallback_members(X, two)] == ["quick_linear"]  # one output per booster
+    labels = (y > y.median()).to_numpy()
+    assert [n for n, _ in fallback_members(X, labels, task="classification")] == [
+        "quick_linear",
+        "quick_trees",
+    ]

@@ -269,6 +269,16 @@ class _BaseBlend(ExplainMixin, _BaseComposition):
             raise ValueError(f"Member names must not contain '__' (used by set_params): {bad}.")
         return members
 
+    def _fallback_members(self, X, y) -> list[tuple[str, object]]:
+        """Quick members for a time limit the library does not fit (none for the user's own
+        members: those are kept as given, the cheapest whatever it costs)."""
+        if self.members is not None:
+            return []
+        from blend.members.defaults import fallback_members
+
+        task = "classification" if self._classification else "regression"
+        return fallback_members(X, y, task=task, random_state=self.random_state)
+
     def _setting(self, name: str):
         """A blend parameter as this fit uses it: the preset's value where it sets one."""
         return getattr(self, "_preset_overrides", {}).get(name, getattr(self, name))
@@ -337,7 +347,11 @@ class _BaseBlend(ExplainMixin, _BaseComposition):
         scheduler = self._scheduler(X, y_members)
         if budget is not None:
             members = budget.select(
-                members, scheduler.data, splits, lambda kept: self._plan(X, kept, splits)
+                members,
+                scheduler.data,
+                splits,
+                lambda kept: self._plan(X, kept, splits),
+                self._fallback_members(X, y_members),
             )
         names = [name for name, _ in members]
         plan = self._plan(X, members, splits)
@@ -354,7 +368,9 @@ class _BaseBlend(ExplainMixin, _BaseComposition):
         self._drop_late_failures(X, blend, errors)
         self._set_fitted_state(blend, final_models, oof, names, splits)
         self._set_reports(blend, oof, plan, errors, log)
-        self._set_uncertainty(blend, X)  # intervals / temperature (ensemble.uncertainty)
+        # intervals / temperature (ensemble.uncertainty); past the limit, the adaptive scale
+        # does not featurize the frame again
+        self._set_uncertainty(blend, X, budget is None or budget.remaining() > 0)
         return self
 
     def _plan(self, X, members, splits) -> Plan:

@@ -199,7 +199,9 @@ class TimeBudget:
         fit_predict(model, data.X, data.y, train, test, data.classification, data.n_outputs, False)
         return time.perf_counter() - start
 
-    def _growth(self, est, data: FitData, sub, sub_test, scale: float) -> tuple[float, float]:
+    def _growth(
+        self, est, data: FitData, sub, sub_test, scale: float, whole: bool = False
+    ) -> tuple[float, float]:
         """``(seconds, exponent)``: one fit and predict on the subsample takes ``seconds``, and
         on ``scale`` times its rows about ``seconds * scale ** exponent``.
 
@@ -214,8 +216,13 @@ class TimeBudget:
         # a quarter, not a half: the wider the spread, the less timing noise moves the exponent;
         # and first: one-time costs (imports, caches) land there, not in the fit that is scaled
         small = self._probe(est, data, sub[::4], sub_test[::4], None)
-        seconds = self._probe(est, data, sub, sub_test, None)
         ratio = len(sub) / len(sub[::4])
+        late = self.elapsed() + small * ratio**MIN_EXPONENT > PROBE_SHARE * self.time_limit
+        if late and not whole:
+            # the subsample would end past the measuring share: extrapolate the quarter with
+            # the steepest growth (the member is then most likely left out)
+            return small * ratio**MAX_EXPONENT, MAX_EXPONENT
+        seconds = self._probe(est, data, sub, sub_test, None)
 
         def growth(seconds: float) -> float:
             return float(np.log(max(seconds, 1e-9) / max(small, 1e-9)) / np.log(ratio))
@@ -226,8 +233,9 @@ class TimeBudget:
             seconds = min(seconds, self._probe(est, data, sub, sub_test, None))
         return seconds, float(np.clip(growth(seconds), MIN_EXPONENT, MAX_EXPONENT))
 
-    def estimate(self, name, est, data: FitData, splits, *, n_folds, refit, expensive):
-        """Fit ``est`` on a subsample and extrapolate to its tasks (None when it fails)."""
+    def estimate(self, name, est, data: FitData, splits, *, n_folds, refit, expensive, whole=False):
+        """Fit ``est`` on a subsample and extrapolate to its tasks (None when it fails);
+        ``whole``: measured on the whole subsample even past the measuring share."""
         train, test = splits[-1] if expensive else splits[0]
         rng = np.random.RandomState(0)
         m = min(len(train), PROBE_ROWS)
@@ -238,7 +246,7 @@ class TimeBudget:
         key = _epochs_key(est) if expensive else None
         try:
             if key is None:
-                seconds, exponent = self._growth(est, data, sub, sub_test, scale)
+                seconds, exponent = self._growth(est, data, sub, sub_test, scale, whole)
                 margin = BOOSTER_MARGIN if _trees_key(est) and scale > 1 else 1.0
                 fold = seconds * scale**exponent * margin
                 final = seconds * (n_rows / m) ** exponent * margin
@@ -263,10 +271,15 @@ class TimeBudget:
         return result
 
     # -- 2. plan ---------------------------------------------------------------------------
-    def select(self, members, data: FitData, splits, plan_of) -> list[tuple[str, object]]:
+    def select(
+        self, members, data: FitData, splits, plan_of, fallback=()
+    ) -> list[tuple[str, object]]:
         """The members to run (some shrunk); the others are recorded in ``skipped``.
 
         ``plan_of(members)`` plans the tasks of a member list (to read folds and final fits).
+        ``fallback`` (quick members, see :func:`~blend.members.defaults.fallback_members`)
+        replaces the members when not even the cheapest one's last fold fits the limit;
+        without it the cheapest member is kept whatever it costs.
         """
         full = plan_of(members)
         self.n_rows = len(data.y)
@@ -303,17 +316,56 @@ class TimeBudget:
         timed = [(n, e) for n, e in members if n in ests]
         order = sorted(timed, key=lambda m: ests[m[0]].total if ests[m[0]] else 0.0)
         available = (PLAN_SHARE * self.time_limit - self.elapsed()) * self.workers
-        kept = self._allot(order, ests, available)
+        kept = self._allot(order, ests, available, force=not fallback)
+        if not kept and fallback:
+            cheapest = next((n for n, _ in order if ests[n]), None)
+            order, kept = self._fall_back(list(fallback), data, splits, plan_of, ests, cheapest)
+            members = [*members, *fallback]
         self.essential = order[0][0] if order else None
         return [(n, kept[n]) for n, _ in members if n in kept]
 
-    def _allot(self, order, ests: dict, available: float) -> dict[str, object]:
+    def _fall_back(self, fallback, data: FitData, splits, plan_of, ests: dict, cheapest):
+        """``(order, kept)`` of the quick fallback members, measured and planned as the others
+        (the cheapest kept whatever it costs)."""
+        full = plan_of(fallback)
+        self.expensive.update(full.expensive)
+        for name, est in fallback:
+            n_folds = sum(1 for t in full.tasks if t.member == name and not t.is_final_fit)
+            ests[name] = self.estimate(
+                name, est, data, splits, n_folds=n_folds, refit=full.final_fit[name],
+                expensive=full.expensive[name], whole=True,
+            )  # fmt: skip
+        order = sorted(fallback, key=lambda m: ests[m[0]].total if ests[m[0]] else 0.0)
+        available = (PLAN_SHARE * self.time_limit - self.elapsed()) * self.workers
+        kept = self._allot(order, ests, available, force=True, warn=False)
+        detail = (
+            f" (the cheapest, {cheapest}, would need about {ests[cheapest].total:.0f} s)"
+            if cheapest
+            else ""
+        )
+        why = f"fallback: no member of the library fits a {self.time_limit:g} s budget{detail}"
+        for name in kept:
+            note = self.decisions.get(name)
+            self.decisions[name] = f"{why}; {note}" if note else why
+        warnings.warn(
+            f"time_limit={self.time_limit:g} s is too small for the members of the library"
+            f"{detail}: fitting the quick fallback members {list(kept)} instead.",
+            UserWarning,
+            stacklevel=5,
+        )
+        return order, kept
+
+    def _allot(
+        self, order, ests: dict, available: float, force: bool, warn: bool = True
+    ) -> dict[str, object]:
         """The members kept, each at the best of its :func:`_levels` the budget allows.
 
         First as many members as fit, cheapest first, each at its cheapest level (its last
         fold only, no refit; trees or epochs shrunk when even that does not fit): a member
         more adds more to a blend than a refit or more folds for another. Then, cheapest
-        first, each kept member moves up to the best level the time left allows.
+        first, each kept member moves up to the best level the time left allows. With
+        ``force``, the cheapest member is kept even when it does not fit (with a warning
+        unless not ``warn``).
         """
         kept: dict[str, object] = {}
         estimators = dict(order)
@@ -327,7 +379,7 @@ class TimeBudget:
             cheapest = (*_levels(e)[-1], est)
             if cheapest[1].total > spare:
                 cheapest = self._shrink(est, cheapest[1], spare) or cheapest
-            if cheapest[1].total <= spare or not chosen:
+            if cheapest[1].total <= spare or (force and not chosen):
                 chosen[name] = cheapest
             else:
                 self.skipped[name] = (
@@ -353,17 +405,20 @@ class TimeBudget:
                     f"{label} (would need {need:.0f} s of a {self.time_limit:g} s budget)"
                 )
             if name == first and e.total > available:
+                left = max(available, 0.0) / self.workers
                 self.decisions[name] = (
-                    f"kept although it needs about {e.total:.0f} s of a {self.time_limit:g} s "
-                    f"budget: the cheapest member" + (f"; {label}" if label else "")
+                    f"kept although it needs about {e.total:.1f} s with {left:.1f} s of the "
+                    f"{self.time_limit:g} s budget left: the cheapest member"
+                    + (f"; {label}" if label else "")
                 )
-                warnings.warn(
-                    f"time_limit={self.time_limit:g} s is too small for any member (measuring "
-                    f"them took {self.probe_seconds:.1f} s): keeping only the cheapest, "
-                    f"{name!r} (about {e.total:.1f} s).",
-                    UserWarning,
-                    stacklevel=5,
-                )
+                if warn:
+                    warnings.warn(
+                        f"time_limit={self.time_limit:g} s is too small for any member "
+                        f"(measuring them took {self.probe_seconds:.1f} s): keeping only the "
+                        f"cheapest, {name!r} (about {e.total:.1f} s).",
+                        UserWarning,
+                        stacklevel=5,
+                    )
         return kept
 
     def _shrink(self, est, e: Estimate, available: float):

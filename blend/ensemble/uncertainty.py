@@ -309,6 +309,10 @@ class ResidualScale(BaseEstimator):
     n_splits : int, default=5
     random_state : int, default=0
         Seeds the folds and the featurizer's text SVD.
+    read_frame : bool, default=True
+        Whether the scale models read the frame's columns; without them (a fit out of its
+        time budget: featurizing text and images costs most of this fit) they read the
+        disagreement and the prediction only.
 
     Examples
     --------
@@ -322,9 +326,10 @@ class ResidualScale(BaseEstimator):
     True
     """
 
-    def __init__(self, n_splits: int = SCALE_FOLDS, random_state: int = 0):
+    def __init__(self, n_splits: int = SCALE_FOLDS, random_state: int = 0, read_frame: bool = True):
         self.n_splits = n_splits
         self.random_state = random_state
+        self.read_frame = read_frame
 
     def _inputs(self, X, sigma: np.ndarray, center: np.ndarray) -> np.ndarray:
         parts = [np.asarray(sigma, dtype=float), np.asarray(center, dtype=float)]
@@ -360,7 +365,7 @@ class ResidualScale(BaseEstimator):
             else GradientBoostingRegressor(n_estimators=50, **SCALE_MODEL)
         )
         try:
-            self.featurizer_ = featurizer_for(booster).fit(X)
+            self.featurizer_ = featurizer_for(booster).fit(X) if self.read_frame else None
         except ValueError:  # no usable column (all ignored): disagreement and prediction only
             self.featurizer_ = None
         Z = self._inputs(X, sigma, center)
@@ -549,9 +554,10 @@ def _unavailable(model) -> None:
 class IntervalMixin:
     """``predict_interval`` for :class:`blend.BlendRegressor` (see the module docstring)."""
 
-    def _set_uncertainty(self, blend, X) -> None:
+    def _set_uncertainty(self, blend, X, read_frame: bool = True) -> None:
         """Calibration scores from the OOF residuals on the weighting rows (end of fit); ``X``
-        is the training frame, whose ``blend.rows`` feed the adaptive scale."""
+        is the training frame, whose ``blend.rows`` feed the adaptive scale (unless not
+        ``read_frame``: see :class:`ResidualScale`)."""
         from sklearn.utils import _safe_indexing
 
         self.calibration_scores_ = None
@@ -567,7 +573,8 @@ class IntervalMixin:
         residual = y - pred
         floor = np.array([choose_floor(residual[:, j], sigma[:, j]) for j in range(y.shape[1])])
         self.disagreement_floor_ = floor
-        scale = ResidualScale().fit(_safe_indexing(X, blend.rows), residual, sigma, pred)
+        scale = ResidualScale(read_frame=read_frame)
+        scale.fit(_safe_indexing(X, blend.rows), residual, sigma, pred)
         self.residual_scale_ = scale
         self.calibration_scores_ = {
             "adaptive": np.sort(normalized_scores(y, pred, scale.calibration_scale_), axis=0),
@@ -583,6 +590,7 @@ class IntervalMixin:
         }
         self.uncertainty_ = {
             "calibration_rows": len(pred),
+            "adaptive_reads_columns": bool(scale.featurizer_ is not None),
             "floor": floor.tolist(),
             "adaptive_mix": scale.mix_.tolist(),
             **{
@@ -669,7 +677,7 @@ class IntervalMixin:
 class CalibrationMixin:
     """Temperature-calibrated ``predict_proba`` and ``predict_set`` for the classifier."""
 
-    def _set_uncertainty(self, blend, X=None) -> None:
+    def _set_uncertainty(self, blend, X=None, read_frame: bool = True) -> None:
         """Temperature and set scores from the OOF probabilities on the weighting rows."""
         self.temperature_ = 1.0
         self.calibration_scores_ = None

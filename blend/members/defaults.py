@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 from sklearn.base import BaseEstimator
@@ -31,7 +31,13 @@ from blend.members.kinds import (
     member_context,
 )
 
-__all__ = ["DEFAULT_MEMBERS", "MemberRule", "default_members", "describe_defaults"]
+__all__ = [
+    "DEFAULT_MEMBERS",
+    "MemberRule",
+    "default_members",
+    "describe_defaults",
+    "fallback_members",
+]
 __all__ += ["FOREST_TREES", "LARGE_FOREST_TREES", "LARGE_TABLE_ROWS", "MAX_FOREST_SAMPLES"]
 __all__ += ["MAX_RATIO_COLUMNS", "MIN_ROWS_DEEP"]
 
@@ -307,6 +313,57 @@ def default_members(
     """
     ctx = member_context(X, y, task=task, roles=roles, random_state=random_state)
     return [(rule.name, rule.build(ctx)) for rule in DEFAULT_MEMBERS if rule.joins(ctx)]
+
+
+def fallback_members(
+    X: pd.DataFrame,
+    y: object = None,
+    task: str = "regression",
+    roles: Mapping[str, str] | None = None,
+    random_state: int | None = None,
+) -> list[tuple[str, BaseEstimator]]:
+    """The members a time budget falls back on when no member of the library fits it.
+
+    Two quick members that err differently, for the blender to weigh: ``quick_linear``, the
+    crossed linear model (:class:`~blend.members.linear.WideLinearRegressor`) over the
+    numeric, categorical and text columns, and ``quick_trees``, histogram gradient boosting
+    over the numeric and categorical columns (one output only). Neither reads images, whose
+    descriptors alone cost more than a tight budget; a frame with nothing else gets the mean
+    (the class shares).
+    They are not part of the library: :class:`~blend.ensemble.budget.TimeBudget` adds them only
+    when even the cheapest member's last fold alone would overrun ``time_limit`` (the
+    decision is in ``leaderboard_``).
+
+    Returns
+    -------
+    list of (str, estimator)
+        Unfitted members, each taking the DataFrame.
+
+    Examples
+    --------
+    >>> from blend.members.defaults import fallback_members
+    >>> from blend.datasets import make_clothing
+    >>> X, y, _ = make_clothing(300, random_state=0)
+    >>> [name for name, _ in fallback_members(X, y)]
+    ['quick_linear', 'quick_trees']
+    """
+    ctx = member_context(X, y, task=task, roles=roles, random_state=random_state)
+
+    def reading(allowed: tuple[str, ...]) -> MemberContext | None:
+        kept = {c: (r if r in allowed else "ignore") for c, r in ctx.roles.items()}
+        return replace(ctx, roles=kept) if any(r != "ignore" for r in kept.values()) else None
+
+    found = []
+    linear, trees = reading(("numeric", "categorical", "text")), reading(("numeric", "categorical"))
+    if linear is not None:
+        found.append(("quick_linear", MEMBER_KINDS["wide_linear"].build(linear)))
+    if trees is not None and not ctx.multi_output:  # one output per booster
+        found.append(("quick_trees", MEMBER_KINDS["hist_gradient_boosting"].build(trees)))
+    if not found:
+        from sklearn.dummy import DummyClassifier, DummyRegressor
+
+        found.append(("mean", DummyRegressor() if ctx.regression else DummyClassifier()))
+    return found
 
 
 def _forests(task: str, n_rows: int, seed: int | None) -> list[tuple[str, BaseEstimator]]:
