@@ -177,3 +177,129 @@ def test_boosters_use_the_threads_joblib_grants(cls, monkeypatch):
     assert cls({key: 2})._new_model(10).get_params()[key] == 2  # the user's choice wins
     monkeypatch.delenv("OMP_NUM_THREADS")
     assert blend.members.gbm.available_threads() >= 1
+
+
+# -- CatBoost's few-rows path: packed oblivious trees, checked against CatBoost bit for bit --
+needs_catboost = pytest.mark.skipif(
+    not importlib.util.find_spec("catboost"), reason="catboost missing"
+)
+
+
+def _sparse_data(n=600, seed=0):
+    """A CSR matrix with absent entries (0.0 to CatBoost), stored NaN and values beyond float32."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 30))
+    X[rng.random(X.shape) < 0.6] = 0.0
+    X[::7, 2] = np.nan
+    X[::11, 3] = np.nan
+    # zero against nonzero matters: treating absent entries as missing would change leaves
+    y = X[:, 0] + np.nan_to_num(X[:, 2]) + (X[:, 1] == 0) + 2 * np.isnan(X[:, 3])
+    test = rng.normal(size=(40, 30))
+    test[rng.random(test.shape) < 0.6] = 0.0
+    test[rng.random(test.shape) < 0.05] = np.nan
+    test[0, 0], test[1, 1], test[2, :] = 1e300, -1e300, np.nan
+    return sp.csr_matrix(X), y, sp.csr_matrix(test)
+
+
+def _one_by_one(method, X, size):
+    return np.concatenate([method(X[i : i + size]) for i in range(0, X.shape[0], size)])
+
+
+@needs_catboost
+@pytest.mark.parametrize("nan_mode", ["Min", "Max"])
+def test_catboost_few_rows_are_the_batch_bits_for_sparse_and_dense(nan_mode):
+    from blend.members import oblivious_trees
+
+    X, y, test = _sparse_data()
+    model = CatBoostMemberRegressor({"nan_mode": nan_mode}, max_trees=150, random_state=0)
+    model.fit(X, y)
+    live = model._model()
+    batch_raw, batch = model.raw_margin(test), model.predict(test)  # 40 rows: CatBoost's own
+    assert oblivious_trees.trusted(live, "raw") is None  # big batches never pack
+    for data in (test, test.toarray()):
+        for size in (1, 5):
+            np.testing.assert_array_equal(_one_by_one(model.raw_margin, data, size), batch_raw)
+            np.testing.assert_array_equal(_one_by_one(model.predict, data, size), batch)
+    assert oblivious_trees.trusted(live, "raw") and oblivious_trees.trusted(live, "predict")
+    # trusted rows no longer reach CatBoost's predict
+    live.predict = None
+    np.testing.assert_array_equal(model.raw_margin(test[:1]), batch_raw[:1])
+    np.testing.assert_array_equal(model.predict(test[3:8].toarray()), batch[3:8])
+    # the same checks (and errors) as CatBoost's path
+    with pytest.raises(ValueError, match="features"):
+        model.raw_margin(test[:1, :29])
+    # no packed arrays in the saved state
+    restored = pickle.loads(pickle.dumps(model))
+    assert set(restored.__dict__) == set(model.__dict__) - {"_live_model"}
+    np.testing.assert_array_equal(restored.raw_margin(test[:1]), batch_raw[:1])
+
+
+@needs_catboost
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_catboost_classifier_few_rows_are_the_batch_bits(n_classes):
+    from blend.members import oblivious_trees
+
+    X, y, test = _sparse_data(seed=1)
+    labels = np.digitize(y, [0.5, 1.5][: n_classes - 1])
+    model = CatBoostMemberClassifier(max_trees=100, random_state=0).fit(X, labels)
+    batch_raw, batch = model.raw_margin(test), model.predict_proba(test)
+    for size in (1, 5):
+        np.testing.assert_array_equal(_one_by_one(model.raw_margin, test, size), batch_raw)
+        np.testing.assert_array_equal(_one_by_one(model.predict_proba, test, size), batch)
+        np.testing.assert_array_equal(_one_by_one(model.predict, test, size), model.predict(test))
+    live = model._model()
+    assert oblivious_trees.trusted(live, "raw")
+    # two classes: CatBoost's sigmoid reproduced; more: CatBoost's own softmax, never packed
+    assert oblivious_trees.trusted(live, "proba") is (True if n_classes == 2 else None)
+
+
+@needs_catboost
+def test_catboost_few_rows_fall_back_when_packing_fails_or_differs(monkeypatch):
+    from blend.members import oblivious_trees
+
+    X, y, test = _sparse_data(seed=2)
+    failing = CatBoostMemberRegressor(max_trees=50, random_state=0).fit(X, y)
+    expected = failing.raw_margin(test)
+
+    def broken(model):
+        raise ValueError("unknown format")
+
+    monkeypatch.setattr(oblivious_trees, "pack_catboost", broken)
+    np.testing.assert_array_equal(_one_by_one(failing.raw_margin, test, 1), expected)
+    assert oblivious_trees.packed_for(failing._model()) is None
+    monkeypatch.undo()
+
+    # packed trees whose sum is off by a hair: the first check drops them for good
+    differs = CatBoostMemberRegressor(max_trees=50, random_state=0).fit(X, y)
+    packed = oblivious_trees.packed_for(differs._model())
+    packed.leaves[-1] += 1e-12
+    np.testing.assert_array_equal(_one_by_one(differs.raw_margin, test, 1), expected)
+    assert oblivious_trees.trusted(differs._model(), "raw") is False
+
+    # a loss that maps the margin (Poisson: exp) differs in predict only
+    counts = np.random.default_rng(0).poisson(np.exp(np.clip(y, -2, 2)))
+    poisson = CatBoostMemberRegressor({"loss_function": "Poisson"}, max_trees=50, random_state=0)
+    poisson.fit(X, counts)
+    batch_raw, batch = poisson.raw_margin(test), poisson.predict(test)
+    np.testing.assert_array_equal(_one_by_one(poisson.raw_margin, test, 1), batch_raw)
+    np.testing.assert_array_equal(_one_by_one(poisson.predict, test, 1), batch)
+    assert oblivious_trees.trusted(poisson._model(), "raw") is True
+    assert oblivious_trees.trusted(poisson._model(), "predict") is False
+
+
+@needs_catboost
+def test_catboost_categorical_features_are_not_packed():
+    import catboost
+
+    from blend.members import oblivious_trees
+
+    rng = np.random.default_rng(0)
+    frame = [[str(rng.integers(3)), float(v)] for v in rng.normal(size=200)]
+    y = np.array([float(row[0] == "1") + row[1] for row in frame])
+    model = catboost.CatBoostRegressor(iterations=20, verbose=0, allow_writing_files=False)
+    model.fit(frame, y, cat_features=[0])
+    with pytest.raises(ValueError):
+        oblivious_trees.pack_catboost(model)
+    assert oblivious_trees.packed_for(model) is None

@@ -23,6 +23,7 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from blend.members import oblivious_trees
 from blend.members.early_stopping import (
     EARLY_STOPPING_ROUNDS,
     MAX_TREES,
@@ -289,12 +290,23 @@ class _CatBoost(_NativeBooster):
         return cb.Pool(rows.X, rows.y, weight=rows.weight, baseline=rows.baseline)
 
     def raw_margin(self, X) -> np.ndarray:
-        """The trees' raw sum (log-odds for classifiers), without any fit baseline."""
+        """The trees' raw sum (log-odds for classifiers), without any fit baseline.
+
+        A few rows are summed from the packed trees (:mod:`blend.members.oblivious_trees`)
+        once they have reproduced CatBoost's own margins for this model, bit for bit.
+        """
         model = self._model()
-        threads = (self.params or {}).get("thread_count", available_threads())
-        margin = model.predict(self._checked(X), prediction_type="RawFormulaVal",
-                               thread_count=threads)  # fmt: skip
-        return np.asarray(margin, dtype=np.float64)
+        X = self._checked(X)
+        threads = self._thread_count()
+
+        def own() -> np.ndarray:
+            margin = model.predict(X, prediction_type="RawFormulaVal", thread_count=threads)
+            return np.asarray(margin, dtype=np.float64)
+
+        return oblivious_trees.few_rows(model, "raw", X, own, _one_or_more_columns)
+
+    def _thread_count(self) -> int:
+        return (self.params or {}).get("thread_count", available_threads())
 
     def _to_bytes(self, model) -> bytes:
         import os
@@ -313,10 +325,34 @@ class _CatBoost(_NativeBooster):
 
     def _raw_predict(self, X) -> np.ndarray:
         model = self._model()
-        threads = (self.params or {}).get("thread_count", available_threads())
+        X = self._checked(X)
+        threads = self._thread_count()
         if self._is_classifier:
-            return np.asarray(model.predict_proba(self._checked(X), thread_count=threads))
-        return np.asarray(model.predict(self._checked(X), thread_count=threads))
+            # two classes: CatBoost's sigmoid of the packed margin; more: its own softmax
+            # (an approximate exp inside CatBoost that numpy does not reproduce)
+            def own() -> np.ndarray:
+                return np.asarray(model.predict_proba(X, thread_count=threads))
+
+            if len(self.classes_) != 2:
+                return own()
+            return oblivious_trees.few_rows(model, "proba", X, own, _binary_proba)
+
+        def own() -> np.ndarray:
+            return np.asarray(model.predict(X, thread_count=threads))
+
+        # the raw margin unless the loss maps it (Poisson, Tweedie: the check then fails)
+        return oblivious_trees.few_rows(model, "predict", X, own, _one_or_more_columns)
+
+
+def _one_or_more_columns(raw: np.ndarray) -> np.ndarray:
+    """CatBoost's shape of raw margins: one column flattened, several kept."""
+    return raw[:, 0] if raw.shape[1] == 1 else raw
+
+
+def _binary_proba(raw: np.ndarray) -> np.ndarray:
+    if raw.shape[1] != 1:
+        raise ValueError("not a two-class margin")
+    return oblivious_trees.binary_proba(raw[:, 0])
 
 
 class _RegressorMixinFit:
