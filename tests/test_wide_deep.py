@@ -98,6 +98,128 @@ def test_propose_crosses_finds_the_planted_interaction():
     assert propose_crosses(frame, None, ["a", "b", "c"]) == []
 
 
+def _awkward_frame(n: int, seed: int, unseen: bool) -> pd.DataFrame:
+    """Cells a wide encoder must read alike a row at a time and in bulk."""
+    rng = np.random.default_rng(seed)
+
+    def pick(*cells):
+        out = np.empty(n, dtype=object)
+        out[:] = [cells[i] for i in rng.integers(0, len(cells), n)]
+        return out
+
+    extra = ("never", 7) if unseen else ()
+    floats = [0.0, -0.0, 0.5, 1.0, 2.5, 3.0, -7.25, 1e6, 3.4e38, 1e39, -1e39, np.inf, -np.inf]
+    floats += [np.nan, float(np.finfo(np.float32).max), 1e-300, *rng.normal(size=20)]
+    big = [2**53 + 1, 2**62 + 3, -(2**63), 2**63 - 1, 0, 1, -5]
+    categories = ["b", "a", 1, 2.5, "1"] + (["new"] if unseen else [])
+    return pd.DataFrame(
+        {
+            "mixed": pick("a", "b", 1, "1", 1.0, "1.0", True, "True", None, np.nan, pd.NA,
+                          "nan", "", " a", "\x00NA", float("nan"), *extra),
+            "cat": pd.Categorical(pick(*categories, None), categories=categories),
+            "text": pd.Series(pick("x", "y", "z", None, *(("w",) if unseen else ())),
+                              dtype="str"),
+            "ints": rng.integers(0, 4 + 2 * unseen, n),
+            "floats_cat": pick(0.5, 1.0, 2.0, np.nan, -0.0, 0.0),
+            "flags": rng.random(n) < 0.5,
+            "num": pick(*floats).astype(np.float64),
+            "num32": np.float32(pick(*np.clip(floats, -3e38, 3e38))),  # NaN kept
+            "num_int": pick(*big).astype(np.int64),
+            "num_uint": pick(0, 3, 2**64 - 1, 2**63 + 1, 2**53 + 1).astype(np.uint64),
+            "num_bool": rng.random(n) < 0.3,
+            "num_nullable": pd.array(pick(1, 2, 3, None, 10**6), dtype="Int64"),
+            "num_text": pick(" 3.5", "1e3", "2", None, "inf", "-1e40", "-0", "7 ", np.nan),
+            "num_objects": pick(1, 2.5, None, np.nan, 10**40, -3, True),
+        }
+    )  # fmt: skip
+
+
+_AWKWARD_ROLES = {
+    **dict.fromkeys(["mixed", "cat", "text", "ints", "floats_cat", "flags"], "categorical"),
+    **dict.fromkeys(["num", "num32", "num_int", "num_uint", "num_bool", "num_nullable",
+                     "num_text", "num_objects"], "numeric"),
+}  # fmt: skip
+
+
+def _assert_few_rows_ids_are_the_batch_ids(enc, X):
+    from scipy import sparse
+
+    from blend.features.validation import FEW_ROWS
+
+    assert len(X) > FEW_ROWS  # the batch path
+    batch = enc.transform(X)
+    assert batch.dtype == np.int32
+    assert enc._few_ids(X.iloc[[0]]) is not None  # a row at a time: the few-rows path
+    for i in range(len(X)):
+        one = enc.transform(X.iloc[[i]])
+        assert one.dtype == np.int32 and one.flags.c_contiguous
+        np.testing.assert_array_equal(one, batch[i : i + 1], err_msg=f"row {i}")
+    for rows in (X.iloc[3:8], X.iloc[[5, 0, 5, 40, 2]], X.iloc[len(X) - FEW_ROWS :]):
+        np.testing.assert_array_equal(enc.transform(rows), batch[rows.index.to_numpy()])
+    # one_hot: the matrix the batch construction gives for the same ids
+    rows = X.iloc[:5]
+    ids = enc.transform(rows)
+    expected = sparse.csr_matrix(
+        (np.ones(ids.size), ids.ravel(), np.arange(0, ids.size + 1, ids.shape[1])),
+        shape=(5, enc.n_ids_),
+    )
+    expected.sum_duplicates()
+    got = enc.one_hot(rows)
+    for part in ("data", "indices", "indptr"):
+        a, b = getattr(got, part), getattr(expected, part)
+        assert a.dtype == b.dtype and np.array_equal(a, b), part
+    np.testing.assert_array_equal(enc.one_hot(X)[:5].toarray(), got.toarray())
+
+
+def test_few_rows_ids_equal_the_batch_ids_for_awkward_cells():
+    """Missing values of every kind, unseen levels, 1 vs "1", categorical dtypes, numbers
+    stored as strings, inf and values beyond float32, booleans, 2- and 3-column crosses: a
+    row at a time (the few-rows path) as in a frame of more than FEW_ROWS rows."""
+    train = _awkward_frame(200, 0, unseen=False)
+    test = _awkward_frame(150, 1, unseen=True)
+    crosses = [("mixed", "cat"), ("text", "ints", "flags"), ("cat", "floats_cat")]
+    enc = WideEncoder(_AWKWARD_ROLES, crosses=crosses, cross_buckets=37).fit(train)
+    ids = enc.transform(test)
+    assert (ids == enc.fields_[0].offset + UNSEEN_ID).any()  # unseen levels are exercised
+    assert (ids == enc.fields_[0].offset + MISSING_ID).any()
+    for X in (train, test):
+        _assert_few_rows_ids_are_the_batch_ids(enc, X)
+    # an unrelated repeated column name changes nothing; another column order neither
+    doubled = test.copy()
+    doubled.insert(0, "other", 0)
+    doubled.insert(3, "other", "x", allow_duplicates=True)
+    _assert_few_rows_ids_are_the_batch_ids(enc, doubled)
+    _assert_few_rows_ids_are_the_batch_ids(enc, test[test.columns[::-1]])
+
+
+def test_few_rows_ids_equal_the_batch_ids_on_clothing(clothing_small):
+    X, y, _ = clothing_small
+    X = X.drop(columns=["photo_front", "photo_back"])
+    y = np.asarray(y, dtype=float)
+    for crosses in ("auto", [("brand", "condition", "size"), ("category", "style")]):
+        enc = WideEncoder(crosses=crosses, numeric_buckets=20).fit(X, y)
+        assert any(f.kind == "cross" for f in enc.fields_)
+        _assert_few_rows_ids_are_the_batch_ids(enc, X)
+    enc = WideEncoder(crosses=None, gbdt_leaves=True, gbdt_params={"n_estimators": 5},
+                      random_state=0).fit(X, y)  # fmt: skip
+    assert any(f.kind == "gbdt" for f in enc.fields_)
+    _assert_few_rows_ids_are_the_batch_ids(enc, X.iloc[:80])
+
+
+def test_few_rows_keep_the_batch_errors():
+    train = _awkward_frame(100, 0, unseen=False)
+    enc = WideEncoder(_AWKWARD_ROLES, crosses=None).fit(train)
+    bad = train.copy()
+    bad["num_text"] = bad["num_text"].astype(object)
+    bad.loc[7, "num_text"] = "12 kg"
+    with pytest.raises(ValueError, match=r"'num_text'.*'12 kg'") as batch:
+        enc.transform(bad)
+    with pytest.raises(ValueError, match=r"'num_text'.*'12 kg'") as few:
+        enc.transform(bad.iloc[[7]])
+    assert str(few.value) == str(batch.value)
+    np.testing.assert_array_equal(enc.transform(bad.iloc[[6]]), enc.transform(train)[6:7])
+
+
 # ---------------------------------------------------------------- the joint graph
 def test_joint_output_is_the_sum_of_wide_and_deep_logits(joint, tabular):
     X, _ = tabular

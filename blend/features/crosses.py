@@ -18,7 +18,14 @@ import pandas as pd
 
 from blend.features.validation import category_values
 
-__all__ = ["MISSING", "check_crosses", "cross_name", "hash_combinations", "propose_crosses"]
+__all__ = [
+    "MISSING",
+    "CombinationBuckets",
+    "check_crosses",
+    "cross_name",
+    "hash_combinations",
+    "propose_crosses",
+]
 
 # How a missing level reads inside a hashed combination (cannot collide with a real "nan").
 MISSING = "\x00NA"
@@ -113,6 +120,35 @@ def hash_combinations(frame: pd.DataFrame, columns: Sequence[str], n_buckets: in
         bucket_of[i] = bucket
         combos.setdefault(bucket, []).append(" & ".join(parts).replace(MISSING, "<missing>"))
     return bucket_of[inverse.ravel()], combos
+
+
+class CombinationBuckets:
+    """:func:`hash_combinations`' bucket of one combination, for a few rows at a time.
+
+    Called with a tuple of levels of ``columns`` (each a string, as
+    :func:`~blend.features.validation.category_values` reads it, or None for missing), it
+    hashes the same ``col=level`` text into the same bucket without pandas' per-call cost. The
+    buckets of up to ``max_cached`` distinct combinations are kept (then the cache starts over).
+    """
+
+    def __init__(self, columns: Sequence[str], n_buckets: int, max_cached: int = 4096) -> None:
+        self.columns = tuple(columns)
+        self.n_buckets = n_buckets
+        self.max_cached = max_cached
+        self._cache: dict[tuple, int] = {}
+
+    def __call__(self, levels: tuple) -> int:
+        bucket = self._cache.get(levels)
+        if bucket is None:
+            key = _SEP.join(
+                f"{column}={MISSING if level is None else level}"
+                for column, level in zip(self.columns, levels)
+            )
+            bucket = zlib.crc32(key.encode("utf-8")) % self.n_buckets
+            if len(self._cache) >= self.max_cached:
+                self._cache.clear()
+            self._cache[levels] = bucket
+        return bucket
 
 
 def _group_mean(values: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:

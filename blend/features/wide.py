@@ -24,16 +24,26 @@ deep part.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import numbers
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from blend.features.crosses import check_crosses, cross_name, hash_combinations, propose_crosses
+from blend.features.crosses import (
+    CombinationBuckets,
+    check_crosses,
+    cross_name,
+    hash_combinations,
+    propose_crosses,
+)
 from blend.features.validation import (
+    _FLOAT32_MAX,
+    FEW_ROWS,
     category_block,
     category_values,
     check_columns,
@@ -52,6 +62,8 @@ WIDE_DENSE = "wide_dense"
 MISSING_ID, UNSEEN_ID = 0, 1
 _GBDT_DEFAULTS = {"n_estimators": 50, "max_depth": 4, "learning_rate": 0.1, "subsample": 0.8}
 IMAGE_GRID = 2  # 2 x 2 grayscale layout cells: the wide part wants summaries, not pixels
+# fitted encoder -> (its fields_ at the time, the lookup tables of its few-rows path)
+_FEW_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -288,6 +300,10 @@ class WideEncoder:
         return once_per_call(X, ("wide ids", digest), lambda: self._ids(X))
 
     def _ids(self, X: pd.DataFrame) -> np.ndarray:
+        if 0 < len(X) <= FEW_ROWS:
+            ids = self._few_ids(X)
+            if ids is not None:
+                return ids
         out = np.empty((len(X), len(self.fields_)), dtype=np.int64)
         leaves = None
         read = [c for f in self.fields_ if f.kind in ("categorical", "cross") for c in f.columns]
@@ -305,11 +321,111 @@ class WideEncoder:
                 ids, _ = hash_combinations(cells, field.columns, field.size)
             else:
                 if leaves is None:
-                    leaves = self.gbdt_[-1].apply(self.gbdt_[0].transform(X)).reshape(len(X), -1)
-                tree = int(field.name.rsplit("_", 1)[1])
-                ids = np.clip(leaves[:, tree].astype(np.int64), 0, field.size - 1)
+                    leaves = self._leaves(X)
+                ids = self._leaf_ids(leaves, field)
             out[:, j] = field.offset + ids
         return out.astype(np.int32)
+
+    def _leaves(self, X: pd.DataFrame) -> np.ndarray:
+        return self.gbdt_[-1].apply(self.gbdt_[0].transform(X)).reshape(len(X), -1)
+
+    @staticmethod
+    def _leaf_ids(leaves: np.ndarray, field: Field) -> np.ndarray:
+        tree = int(field.name.rsplit("_", 1)[1])
+        return np.clip(leaves[:, tree].astype(np.int64), 0, field.size - 1)
+
+    # ------------------------------------------------------------------ a few rows
+    # One-row predictions spend their time in pandas' and numpy's fixed cost per call, once per
+    # field; for a few rows each needed cell is read once into Python, the categorical levels
+    # looked up in a dict, the numeric buckets found by bisection and the crosses hashed as
+    # hash_combinations hashes them: the same ids as the batch path of _ids, cell for cell.
+    def _few_plan(self) -> dict:
+        """The few-rows lookup tables of this fit (built once per fit)."""
+        found = _FEW_PLANS.get(self)
+        if found is not None and found[0] is self.fields_:
+            return found[1]
+        read = [c for f in self.fields_ if f.kind in ("categorical", "cross") for c in f.columns]
+        category_columns = list(dict.fromkeys(read))  # as category_block reads them
+        numeric_columns = [f.columns[0] for f in self.fields_ if f.kind == "numeric"]
+        steps = []  # per field: (kind, what it reads, offset, table)
+        for field in self.fields_:
+            if field.kind == "categorical":
+                levels = self._levels[field.columns[0]]
+                table = dict(zip(levels, range(2, len(levels) + 2)))  # id = position + 2
+                steps.append(("categorical", field.columns[0], field.offset, table))
+            elif field.kind == "numeric":
+                edges = np.asarray(self._edges[field.columns[0]], dtype=np.float64).tolist()
+                steps.append(("numeric", field.columns[0], field.offset, edges))
+            elif field.kind == "cross":
+                hasher = CombinationBuckets(field.columns, field.size)
+                steps.append(("cross", field.columns, field.offset, hasher))
+            else:
+                steps.append(("leaves", None, field.offset, field))
+        plan = {"category": category_columns, "numeric": numeric_columns, "steps": steps}
+        _FEW_PLANS[self] = (self.fields_, plan)
+        return plan
+
+    def _few_ids(self, X: pd.DataFrame) -> np.ndarray | None:
+        """:meth:`_ids` of a few rows, or None where the frame is not one this path reads
+        (a needed column name held twice, a DataFrame without its per-column arrays)."""
+        column_array = getattr(X, "_get_column_array", None)  # a column as stored, no Series
+        if column_array is None:
+            return None
+        plan = self._few_plan()
+        n = len(X)
+        where = X.columns.get_loc
+        arrays = {}
+        for column in itertools.chain(plan["category"], plan["numeric"]):
+            loc = where(column)
+            if not isinstance(loc, (int, np.integer)):  # a repeated name: a slice or mask
+                return None
+            arrays[column] = column_array(int(loc))
+
+        # categorical cells as category_values reads them (Series iteration; a categorical
+        # column's levels indexed by its codes), all columns converted in one call
+        cells = []
+        for column in plan["category"]:
+            array = arrays[column]
+            if isinstance(array.dtype, pd.CategoricalDtype):
+                levels = np.asarray(array.categories, dtype=object)
+                cells += [None if code < 0 else levels[code] for code in array.codes.tolist()]
+            else:
+                cells += array.tolist() if isinstance(array, np.ndarray) else list(array)
+        values = category_values(cells).tolist() if cells else []
+        levels = {c: values[i * n : (i + 1) * n] for i, c in enumerate(plan["category"])}
+
+        numbers = {}
+        for column in plan["numeric"]:  # in field order: numeric_values' error for the first
+            array = arrays[column]
+            dtype = array.dtype
+            if isinstance(array, np.ndarray) and dtype.kind in "fiub" and dtype.itemsize <= 8:
+                numbers[column] = [float(v) for v in array.tolist()]
+            else:  # numbers stored as strings, nullable and other extension dtypes
+                numbers[column] = numeric_values(X[column], column).tolist()
+
+        columns, leaves = [], None
+        for kind, read, offset, table in plan["steps"]:
+            if kind == "categorical":
+                ids = [
+                    offset + (MISSING_ID if v is None else table.get(v, UNSEEN_ID))
+                    for v in levels[read]
+                ]
+            elif kind == "numeric":
+                ids = [
+                    offset + 1 + bisect.bisect_right(table, v)
+                    if abs(v) <= _FLOAT32_MAX  # False for NaN; inf and beyond: missing
+                    else offset + MISSING_ID
+                    for v in numbers[read]
+                ]
+            elif kind == "cross":
+                ids = [offset + table(combo) for combo in zip(*(levels[c] for c in read))]
+            else:
+                if leaves is None:
+                    leaves = self._leaves(X)
+                ids = (offset + self._leaf_ids(leaves, table)).tolist()
+            columns.append(ids)
+        out = np.array(columns, dtype=np.int64).reshape(len(columns), n).T
+        return out.astype(np.int32, order="C")
 
     def one_hot(self, X: pd.DataFrame):
         """The sparse one-hot matrix ``(n_rows, n_ids_)`` of :meth:`transform`'s ids.
@@ -320,9 +436,10 @@ class WideEncoder:
 
         ids = self.transform(X)
         n, fields = ids.shape
+        # a few rows' pointers as int32, the index dtype scipy would pick after reading them
+        indptr = np.arange(0, n * fields + 1, fields, dtype=np.int32 if n <= FEW_ROWS else None)
         matrix = sparse.csr_matrix(
-            (np.ones(n * fields), ids.ravel(), np.arange(0, n * fields + 1, fields)),
-            shape=(n, self.n_ids_),
+            (np.ones(n * fields), ids.ravel(), indptr), shape=(n, self.n_ids_)
         )
         matrix.sum_duplicates()
         return matrix
