@@ -61,6 +61,9 @@ PROBE_SHARE = 0.4
 # prohibitive; boosters get BOOSTER_MARGIN on top, and the first folds' measured times
 # correct the rest.
 MIN_EXPONENT, MAX_EXPONENT = 0.5, 1.0
+# A subsample probe growing faster than this from the quarter is timed once more (a busy
+# moment is likelier than a member that slow).
+RETAKE_EXPONENT = 1.25
 # Boosters grow more trees on more rows before early stopping ends them.
 BOOSTER_MARGIN = 1.5
 # Deep members stop early; their expected epochs are at most this many times the patience.
@@ -219,15 +222,16 @@ class TimeBudget:
         ratio = len(sub) / len(sub[::4])
         late = self.elapsed() + small * ratio**MIN_EXPONENT > PROBE_SHARE * self.time_limit
         if late and not whole:
-            # the subsample would end past the measuring share: extrapolate the quarter with
-            # the steepest growth (the member is then most likely left out)
-            return small * ratio**MAX_EXPONENT, MAX_EXPONENT
+            # the subsample would end past the measuring share: the quarter is extrapolated
+            # with the slowest growth (optimistic: the member may still join, its first
+            # fold's measured time then re-plans the rest and the deadline guards it)
+            return small * ratio**MIN_EXPONENT, MIN_EXPONENT
         seconds = self._probe(est, data, sub, sub_test, None)
 
         def growth(seconds: float) -> float:
             return float(np.log(max(seconds, 1e-9) / max(small, 1e-9)) / np.log(ratio))
 
-        if growth(seconds) > MAX_EXPONENT:
+        if growth(seconds) > RETAKE_EXPONENT:
             # faster than the rows is rare, a busy moment is not: one slow measurement would
             # decide the member's fate, so the subsample is timed once more
             seconds = min(seconds, self._probe(est, data, sub, sub_test, None))
@@ -240,7 +244,10 @@ class TimeBudget:
         rng = np.random.RandomState(0)
         m = min(len(train), PROBE_ROWS)
         sub = np.sort(rng.choice(train, m, replace=False))
-        sub_test = np.sort(rng.choice(test, min(len(test), PROBE_ROWS), replace=False))
+        # the held-out rows in the fold's proportion: fit and predict then grow alike with
+        # the scale (a fixed 1,000 predicted rows made the predict part look 4x dearer)
+        n_test = min(len(test), max(1, round(len(test) * m / max(len(train), 1))))
+        sub_test = np.sort(rng.choice(test, n_test, replace=False))
         scale, n_rows = len(train) / m, len(data.y)
         start = time.perf_counter()
         key = _epochs_key(est) if expensive else None
