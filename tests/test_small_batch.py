@@ -292,7 +292,7 @@ def test_additive_boost_trees_take_the_packed_path(monkeypatch):
 def test_few_texts_tf_idf_matches_scikit_learn_bit_for_bit():
     from blend.datasets import make_clothing
     from blend.features import text as text_module
-    from blend.features.validation import _VERIFIED
+    from blend.features.validation import shortcut_verified
 
     X, _, _ = make_clothing(400, random_state=0)
     texts = [str(t) for t in X["description"]]
@@ -306,7 +306,7 @@ def test_few_texts_tf_idf_matches_scikit_learn_bit_for_bit():
         assert np.array_equal(one.indices, batch[i].indices)
         assert np.array_equal(one.data, batch[i].data)
     for _, vectorizer in encoder.vectorizers_:
-        assert _VERIFIED[vectorizer] is True  # the few-rows path is in use
+        assert shortcut_verified(vectorizer) is True  # the few-rows path is in use
         few = text_module._few_rows_tfidf(vectorizer, texts[300:340] + odd)
         own = vectorizer.transform(texts[300:340] + odd).tocsr()
         assert np.array_equal(few.indptr, own.indptr)
@@ -318,7 +318,7 @@ def test_few_texts_tf_idf_falls_back_when_it_differs(monkeypatch):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     from blend.features import text as text_module
-    from blend.features.validation import _VERIFIED
+    from blend.features.validation import shortcut_verified
 
     vectorizer = TfidfVectorizer(sublinear_tf=True).fit(["red wool coat", "blue wool hat"])
     expected = vectorizer.transform(["red hat"]).toarray()
@@ -332,7 +332,7 @@ def test_few_texts_tf_idf_falls_back_when_it_differs(monkeypatch):
     monkeypatch.setattr(text_module, "_few_rows_tfidf", off_by_one)
     for _ in range(3):  # first call: checked and rejected; later calls: scikit-learn's own
         assert np.array_equal(text_module._tfidf(vectorizer, ["red hat"]).toarray(), expected)
-    assert _VERIFIED[vectorizer] is False
+    assert shortcut_verified(vectorizer) is False
 
 
 def test_stack_few_rows_equals_sparse_hstack():
@@ -401,7 +401,7 @@ def test_few_rows_standardizing_matches_standard_scaler(dtype):
 
 def test_linear_member_few_rows_encoding_is_the_batch_encoding():
     from blend.datasets import make_clothing
-    from blend.features.validation import _VERIFIED, same_bits
+    from blend.features.validation import same_bits, shortcut_verified
     from blend.members.linear import WideLinearRegressor
 
     X, y, _ = make_clothing(300, random_state=0)
@@ -413,4 +413,4 @@ def test_linear_member_few_rows_encoding_is_the_batch_encoding():
     batch = model.predict(test)  # more than FEW_ROWS rows: the sparse blocks' path
     alone = np.concatenate([model.predict(test.iloc[[i]]) for i in range(len(test))])
     assert np.array_equal(alone, batch)
-    assert _VERIFIED[model] is True
+    assert shortcut_verified(model) is True

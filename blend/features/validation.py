@@ -299,8 +299,9 @@ def once_per_call(X: object, key: tuple, compute: Callable[[], object]) -> objec
     return value
 
 
-# fitted object -> whether its few-rows shortcut reproduced its own output (see verified_shortcut)
+# fitted object -> {output kind: whether its few-rows shortcut reproduced the library's}
 _VERIFIED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_SHORTCUT_ERRORS = (AttributeError, TypeError, ValueError, IndexError, KeyError, OverflowError)
 
 
 def same_bits(a, b) -> bool:
@@ -322,26 +323,40 @@ def verified_shortcut(
     owner: object,
     shortcut: Callable[[], object],
     own: Callable[[], object],
-    same: Callable[[object, object], bool],
+    same: Callable[[object, object], bool] = same_bits,
+    kind: str = "",
 ) -> object:
     """``shortcut()`` once it has reproduced ``own()`` for ``owner``, else ``own()``.
 
-    A few-rows shortcut re-implements what a library computes (a scikit-learn transform)
-    without its per-call overhead. The first call on each fitted ``owner`` runs both and
-    compares them with ``same``; on any difference (another library version, an option the
-    shortcut does not know) or error, ``owner`` keeps its own path from then on.
+    A few-rows shortcut re-implements what a library computes (a scikit-learn transform,
+    CatBoost's trees) without its per-call overhead. The first call on each fitted ``owner``
+    (and output ``kind``) runs both and compares them with ``same``; on any difference
+    (another library version, an option the shortcut does not know) or error, ``owner``
+    keeps its own path for that kind from then on.
     """
-    verified = _VERIFIED.get(owner)
+    checked = _VERIFIED.get(owner)
+    if checked is None:
+        checked = _VERIFIED[owner] = {}
+    verified = checked.get(kind)
     if verified is False:
         return own()
     if verified:
-        return shortcut()
+        try:
+            return shortcut()
+        except _SHORTCUT_ERRORS:  # input the check never saw (rows it cannot read)
+            checked[kind] = False
+            return own()
     expected = own()
     try:
-        _VERIFIED[owner] = bool(same(shortcut(), expected))
-    except (AttributeError, TypeError, ValueError, IndexError, KeyError):
-        _VERIFIED[owner] = False
+        checked[kind] = bool(same(shortcut(), expected))
+    except _SHORTCUT_ERRORS:
+        checked[kind] = False
     return expected
+
+
+def shortcut_verified(owner: object, kind: str = "") -> bool | None:
+    """Whether ``owner``'s shortcut for ``kind`` reproduced its own output (None: not tried)."""
+    return _VERIFIED.get(owner, {}).get(kind)
 
 
 def category_block(X: pd.DataFrame, columns: Sequence[str]) -> dict[str, np.ndarray]:

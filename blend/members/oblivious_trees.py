@@ -37,6 +37,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from blend.features.validation import shortcut_verified, verified_shortcut
+
 __all__ = [
     "SMALL_BATCH",
     "ObliviousTrees",
@@ -171,7 +173,8 @@ def binary_proba(raw: np.ndarray) -> np.ndarray:
 
 
 class _Entry:
-    """What is known of one live model: its packed trees and which outputs they reproduce."""
+    """What is known of one live model: its packed trees (which outputs they reproduce is
+    recorded against them by :func:`~blend.features.validation.verified_shortcut`)."""
 
     def __init__(self, model) -> None:
         key = id(model)
@@ -179,7 +182,6 @@ class _Entry:
         # leaves with the model (the callback) and never outlives it
         self.ref = weakref.ref(model, lambda _, key=key: _drop(key, self))
         self.packed: ObliviousTrees | bool | None = None  # False: cannot be packed
-        self.trusted: dict[str, bool] = {}
 
 
 _ENTRIES: dict[int, _Entry] = {}  # id(live model) -> its entry
@@ -211,7 +213,8 @@ def packed_for(model) -> ObliviousTrees | None:
 
 def trusted(model, kind: str) -> bool | None:
     """Whether the packed ``kind`` output reproduced the model's own (``None``: not yet tried)."""
-    return _entry(model).trusted.get(kind)
+    packed = _entry(model).packed
+    return shortcut_verified(packed, kind) if isinstance(packed, ObliviousTrees) else None
 
 
 def few_rows(
@@ -224,15 +227,13 @@ def few_rows(
     """``output(packed raw margins of X)`` once it has reproduced ``own()`` for ``model``.
 
     ``kind`` names the output (``"raw"``, ``"predict"``, ``"proba"``): each is checked bit for
-    bit on its first small batch (that call returns ``own()``); a mismatch or an error leaves
-    that output to ``own()`` for the model's lifetime, and a model that cannot be packed takes
+    bit on its first small batch (that call returns ``own()``; see
+    :func:`~blend.features.validation.verified_shortcut`); a mismatch or an error leaves that
+    output to ``own()`` for the model's lifetime, and a model that cannot be packed takes
     ``own()`` for all. ``X`` is what CatBoost would be given (validated, dense or CSR); more
     than :data:`SMALL_BATCH` rows always take ``own()``.
     """
     if X.shape[0] > SMALL_BATCH:
-        return own()
-    checked = _entry(model).trusted
-    if checked.get(kind) is False:
         return own()
     packed = packed_for(model)
     if packed is None:
@@ -241,15 +242,9 @@ def few_rows(
         rows = dense_rows(X)
     except _ERRORS:  # rows this module does not read (duplicate sparse entries): CatBoost's
         return own()
-    try:
-        fast = np.asarray(output(packed.raw(rows)))
-    except _ERRORS:
-        checked[kind] = False
-        return own()
-    if kind not in checked:
-        expected = np.asarray(own())
-        checked[kind] = fast.shape == expected.shape and bool(
-            np.array_equal(fast, expected, equal_nan=True)
-        )
-        return expected
-    return fast
+    return verified_shortcut(
+        packed,
+        lambda: np.asarray(output(packed.raw(rows))),
+        lambda: np.asarray(own()),
+        kind=kind,
+    )
