@@ -4,16 +4,20 @@
 is set (without one the fit never touches this module):
 
 1. **Measure.** Each member is fit on a small subsample (at most :data:`PROBE_ROWS` rows
-   of the first fold's training rows) and on a quarter of it (deep members: for one and two
-   epochs instead); the two times give how its cost grows with the rows (or epochs), and the time
-   is extrapolated to its tasks' rows (boosters with a margin: more rows, more trees before
-   early stopping).
+   of the first fold's training rows, predicting held-out rows in the fold's proportion) and
+   on a quarter of it first (deep members: for one and two epochs instead); the two times
+   give how its cost grows with the rows (or epochs), and the time is extrapolated to its
+   tasks' rows (boosters with a margin: more rows, more trees before early stopping).
+   Measuring stops at :data:`PROBE_SHARE` of the limit.
 2. **Plan.** Each member can run at several levels, each cheaper than the one before: all
    folds and a refit on all rows; the folds alone (fold models averaged); its last fold and
    a refit; its last fold alone (holdout). First as many members as fit are kept, cheapest
    first, each at its cheapest level (trees or epochs *shrunk* when even that does not fit);
-   then each kept member moves up to the best level the time left allows. The cheapest member
-   is always kept, so a very small limit still returns a usable blend (with a warning).
+   then each kept member moves up to the best level the time left allows. A very small limit
+   still returns a usable blend (with a warning): when not even the cheapest member's last
+   fold fits, the quick fallback members of a default library take over
+   (:func:`~blend.members.defaults.fallback_members`), and a user's own list keeps its
+   cheapest member whatever it costs.
 3. **Run, then re-plan.** The first fold of every kept member runs first; the measured times
    replace the estimates and members whose remaining folds no longer fit are skipped.
 4. **Deadline.** A task that would end after the deadline is not started (the member is then
