@@ -115,11 +115,15 @@ def hash_combinations(frame: pd.DataFrame, columns: Sequence[str], n_buckets: in
             code, level = divmod(int(code), size)
             parts.append(f"{column}={levels[level]}")
         parts.reverse()
-        key = _SEP.join(parts)
-        bucket = zlib.crc32(key.encode("utf-8")) % n_buckets
+        bucket = _bucket(parts, n_buckets)
         bucket_of[i] = bucket
         combos.setdefault(bucket, []).append(" & ".join(parts).replace(MISSING, "<missing>"))
     return bucket_of[inverse.ravel()], combos
+
+
+def _bucket(parts: list[str], n_buckets: int) -> int:
+    """The bucket of one combination from its ``col=level`` parts: CRC-32 of their text."""
+    return zlib.crc32(_SEP.join(parts).encode("utf-8")) % n_buckets
 
 
 class CombinationBuckets:
@@ -140,11 +144,11 @@ class CombinationBuckets:
     def __call__(self, levels: tuple) -> int:
         bucket = self._cache.get(levels)
         if bucket is None:
-            key = _SEP.join(
+            parts = [
                 f"{column}={MISSING if level is None else level}"
                 for column, level in zip(self.columns, levels)
-            )
-            bucket = zlib.crc32(key.encode("utf-8")) % self.n_buckets
+            ]
+            bucket = _bucket(parts, self.n_buckets)
             if len(self._cache) >= self.max_cached:
                 self._cache.clear()
             self._cache[levels] = bucket

@@ -259,6 +259,16 @@ class _ImageColumn:
         return [f"{self.column}__{name}" for name in names]
 
 
+def _column_block(enc, X: pd.DataFrame, alike: dict[tuple, tuple[str, ...]]):
+    """One encoder's block of ``X``; image columns with equal description keys in ``alike``
+    are described together, text and images shared within a call (``transform_frame``)."""
+    if isinstance(enc, _ImageColumn):
+        return enc.transform_frame(X, alike[enc.description_key()])
+    if isinstance(enc, _TextColumn):
+        return enc.transform_frame(X)
+    return enc.transform(X[enc.column])
+
+
 def describe_images(
     X: pd.DataFrame,
     column: str,
@@ -567,14 +577,7 @@ class MixedFeaturizer(TransformerMixin, BaseEstimator):
                 key = enc.description_key()
                 alike[key] = (*alike.get(key, ()), enc.column)
         with shared_work():  # image columns described together hand each other their part
-            blocks = [
-                enc.transform_frame(X, alike[enc.description_key()])
-                if isinstance(enc, _ImageColumn)
-                else enc.transform_frame(X)
-                if isinstance(enc, _TextColumn)
-                else enc.transform(X[enc.column])
-                for enc in self.encoders_
-            ]
+            blocks = [_column_block(enc, X, alike) for enc in self.encoders_]
         blocks += [views.combine(blocks) for views in self.image_views_]
         if self.ratios_ is not None:
             blocks.append(self.ratios_.transform(X))
