@@ -132,15 +132,16 @@ def _chunk_descriptors(images: np.ndarray, grid: int, scale: float) -> np.ndarra
     x = np.ascontiguousarray(np.moveaxis(images[..., :3], -1, 1), dtype=np.float32)
     channels = x.shape[1]
     planes = x.reshape(n, channels, -1)  # (n, C, P)
-    feats = []
+    feats: list[np.ndarray] = []  # (n,) columns and (n, k) blocks, in descriptor order
 
     def mean(values: np.ndarray) -> np.ndarray:
         return values.reshape(n, -1).mean(axis=1)
 
     # Colour statistics and histograms.
-    feats += list(planes.mean(axis=2).T) + list(planes.std(axis=2).T)
-    for c in range(channels):
-        feats += list(_histogram(planes[:, c], _CHANNEL_HIST_BINS, scale).T)
+    feats += [planes.mean(axis=2), planes.std(axis=2)]
+    # every channel's histogram in one call (rows are independent): (n, C * bins), by channel
+    hist = _histogram(planes.reshape(n * channels, -1), _CHANNEL_HIST_BINS, scale)
+    feats.append(hist.reshape(n, channels * _CHANNEL_HIST_BINS))
     if channels == 3:
         chroma = np.maximum(np.maximum(x[:, 0], x[:, 1]), x[:, 2]) - np.minimum(
             np.minimum(x[:, 0], x[:, 1]), x[:, 2]
@@ -148,12 +149,12 @@ def _chunk_descriptors(images: np.ndarray, grid: int, scale: float) -> np.ndarra
         feats += [mean(chroma), chroma.reshape(n, -1).std(axis=1)]
         bins = np.clip((planes * (_JOINT_BINS / scale)).astype(np.int32), 0, _JOINT_BINS - 1)
         joint = (bins[:, 0] * _JOINT_BINS + bins[:, 1]) * _JOINT_BINS + bins[:, 2]
-        feats += list(_histogram(joint, _JOINT_BINS**3, _JOINT_BINS**3).T)
+        feats.append(_histogram(joint, _JOINT_BINS**3, _JOINT_BINS**3))
 
     # Layout: grayscale pooled onto a grid (two small matrix products).
     gray = x.mean(axis=1)  # (n, H, W)
     pooled = _pool_matrix(height, grid) @ (gray @ _pool_matrix(width, grid).T)
-    feats += list(pooled.reshape(n, -1).T)
+    feats.append(pooled.reshape(n, -1))
 
     # Texture: gradients, their orientations, and high-frequency energy.
     gx = np.zeros_like(gray)
@@ -167,7 +168,7 @@ def _chunk_descriptors(images: np.ndarray, grid: int, scale: float) -> np.ndarra
         (orientation * np.float32(_ORIENTATION_BINS / np.pi)).astype(np.int32),
         _ORIENTATION_BINS - 1,
     )
-    feats += list(_weighted_histogram(o_index, magnitude, _ORIENTATION_BINS).T)
+    feats.append(_weighted_histogram(o_index, magnitude, _ORIENTATION_BINS))
     padded = _edge_padded(gray)
     laplace = (
         4 * gray
@@ -187,13 +188,13 @@ def _chunk_descriptors(images: np.ndarray, grid: int, scale: float) -> np.ndarra
     band = _fft_bands((height, width))
     energy = _band_sums(spectrum.reshape(n, -1), band.ravel())
     energy /= np.maximum(energy.sum(axis=1, keepdims=True), 1e-6)
-    feats += list(energy.T)
+    feats.append(energy)
 
     # The object: pixels far from the border (background) colour.
     border = np.concatenate(
         [x[:, :, 0], x[:, :, -1], x[:, :, 1:-1, 0], x[:, :, 1:-1, -1]], axis=2
     )  # (n, C, perimeter)
-    background = np.median(border, axis=2)  # (n, C)
+    background = _median_last(border)  # (n, C)
     distance = np.abs(x[:, 0] - background[:, 0, None, None])
     for c in range(1, channels):
         distance = np.maximum(distance, np.abs(x[:, c] - background[:, c, None, None]))
@@ -213,7 +214,24 @@ def _chunk_descriptors(images: np.ndarray, grid: int, scale: float) -> np.ndarra
     if channels == 3:
         feats += [_masked_mean(chroma, mask, count)]
     feats += _blemishes(x, mask, scale)
-    return np.stack(feats, axis=1).astype(np.float32)
+    # one concatenation of a few blocks: stacking hundreds of one-column arrays costs more
+    # than the arithmetic for a small batch (mixed precisions end in float32, as before)
+    return np.concatenate([f[:, None] if f.ndim == 1 else f for f in feats], axis=1).astype(
+        np.float32
+    )
+
+
+def _median_last(values: np.ndarray) -> np.ndarray:
+    """``np.median(values, axis=-1)``, the same values without its fixed cost per call (a
+    sort and the middle one or two, averaged in the input's precision); NaN as np.median."""
+    size = values.shape[-1]
+    if size == 0 or values.dtype.kind != "f" or np.isnan(values).any():
+        return np.median(values, axis=-1)
+    ordered = np.sort(values, axis=-1)
+    half = size // 2
+    if size % 2:
+        return ordered[..., half]
+    return (ordered[..., half - 1] + ordered[..., half]) / 2
 
 
 def _edge_padded(values: np.ndarray) -> np.ndarray:
@@ -242,7 +260,7 @@ def _row_median(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     counts = valid.sum(axis=1)
     ordered = np.sort(np.where(valid, values, np.inf), axis=1)
     middle = np.maximum(counts - 1, 0) // 2
-    picked = np.take_along_axis(ordered, middle[:, None], axis=1)[:, 0]
+    picked = ordered[np.arange(len(ordered)), middle]
     return np.where(counts > 0, picked, 0.0).astype(np.float32)
 
 
@@ -253,19 +271,38 @@ def _blemishes(x: np.ndarray, mask: np.ndarray, scale: float) -> list[np.ndarray
     ``x`` is ``(n, C, H, W)``, ``mask`` the ``(n, H, W)`` foreground. Departures are averaged
     over windows fully inside the object, then compared with the median window: a pattern
     lifts every window alike, a stain or a hole lifts a few.
+
+    Rows and images are independent in every step, so the medians (and the window means) of
+    several quantities are taken in one call each: a small batch costs numpy's fixed price
+    per operation, not arithmetic.
     """
     n, channels, height, width = x.shape
     k = max(3, min(height, width) // 8)
     flat_mask = np.repeat(mask.reshape(n, 1, -1) > 0, channels, axis=1).reshape(n * channels, -1)
-    median = _row_median(x.reshape(n * channels, -1), flat_mask).reshape(n, channels, 1, 1)
+    colour = channels == 3
+    pixels = [x]
+    if colour:
+        # Chromaticity (each channel's share of the brightness) ignores shading and a print in
+        # a darker shade of the same dye, which fool the departures below; a stain or a patch
+        # of another material changes it. The offset keeps near-black pixels from swinging it.
+        chroma = x / (x.sum(axis=1, keepdims=True) + np.float32(_CHROMA_OFFSET * scale))
+        pixels.append(chroma)
+    medians = _row_median(
+        np.concatenate([p.reshape(n * channels, -1) for p in pixels]),
+        np.concatenate([flat_mask] * len(pixels)),
+    ).reshape(len(pixels), n, channels, 1, 1)
+    median = medians[0]
     departure = np.abs(x - median).max(axis=1) / np.float32(scale)
     lightness = (x - median).mean(axis=1) / np.float32(scale)
-    inside = _box_mean(mask, k) > 0.99
-    flat_inside = inside.reshape(n, -1)
-    peak = _box_mean(departure * mask, k).reshape(n, -1)
-    light = _box_mean(lightness * mask, k).reshape(n, -1)
-    typical = _row_median(peak, flat_inside)
-    typical_light = _row_median(light, flat_inside)
+    planes = [mask, departure * mask, lightness * mask]
+    if colour:
+        planes.append(np.abs(chroma - medians[1]).max(axis=1) * mask)
+    windows = _box_mean(np.concatenate(planes), k).reshape(len(planes), n, -1)
+    flat_inside = windows[0] > 0.99
+    peak, light = windows[1], windows[2]
+    typical = _row_median(
+        np.concatenate(list(windows[1:])), np.concatenate([flat_inside] * (len(planes) - 1))
+    ).reshape(len(planes) - 1, n)
     some = flat_inside.any(axis=1)
 
     def extreme(values: np.ndarray, fill: float, pick) -> np.ndarray:
@@ -275,22 +312,15 @@ def _blemishes(x: np.ndarray, mask: np.ndarray, scale: float) -> list[np.ndarray
         """The highest window above the typical one."""
         return extreme(values, -np.inf, np.max) - np.where(some, typical_value, 0.0)
 
-    area = (flat_inside & (peak > typical[:, None] + _BLEMISH_MARGIN)).sum(axis=1)
+    area = (flat_inside & (peak > typical[0][:, None] + _BLEMISH_MARGIN)).sum(axis=1)
     found = [
-        rise(peak, typical),
-        np.where(some, typical_light, 0.0) - extreme(light, np.inf, np.min),
-        rise(light, typical_light),
+        rise(peak, typical[0]),
+        np.where(some, typical[1], 0.0) - extreme(light, np.inf, np.min),
+        rise(light, typical[1]),
         area / np.maximum(flat_inside.sum(axis=1), 1),
     ]
-    if channels == 3:
-        # Chromaticity (each channel's share of the brightness) ignores shading and a print in
-        # a darker shade of the same dye, which fool the departures above; a stain or a patch
-        # of another material changes it. The offset keeps near-black pixels from swinging it.
-        chroma = x / (x.sum(axis=1, keepdims=True) + np.float32(_CHROMA_OFFSET * scale))
-        flat = chroma.reshape(n * channels, -1)
-        typical_chroma = _row_median(flat, flat_mask).reshape(n, channels, 1, 1)
-        hue = _box_mean(np.abs(chroma - typical_chroma).max(axis=1) * mask, k).reshape(n, -1)
-        found.append(rise(hue, _row_median(hue, flat_inside)))
+    if colour:
+        found.append(rise(windows[3], typical[2]))
     return found
 
 
@@ -334,6 +364,8 @@ def image_descriptors(images: np.ndarray, grid: int = 8, scale: float = 255.0) -
         Columns named by :func:`image_descriptor_names`.
     """
     starts = range(0, len(images), _CHUNK)
+    if len(starts) == 1:  # one chunk: a thread pool would cost more than a small batch
+        return _chunk_descriptors(images, grid, scale)
     workers = min(len(starts), os.cpu_count() or 1)
     # numpy releases the GIL in its array loops, so chunks run in parallel on threads.
     with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:

@@ -129,23 +129,25 @@ def stack_few_rows(blocks: list, dtype: type | None = np.float32) -> sp.csr_matr
             block = block.tocsr()
             data.append(block.data if dtype is None else block.data.astype(dtype, copy=False))
             indices.append(block.indices.astype(np.int64) + offset)
-            rows.append(np.repeat(np.arange(n), np.diff(block.indptr)))
+            if n > 1:
+                rows.append(np.repeat(np.arange(n), np.diff(block.indptr)))
         else:
             data.append(np.ascontiguousarray(block, dtype=dtype).ravel())
             indices.append(np.tile(np.arange(offset, offset + width, dtype=np.int64), n))
-            rows.append(np.repeat(np.arange(n), width))
+            if n > 1:
+                rows.append(np.repeat(np.arange(n), width))
         offset += width
-    row = np.concatenate(rows)
-    order = np.argsort(row, kind="stable")  # by row, blocks (columns) in order within a row
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(row, minlength=n))])
+    data, indices = np.concatenate(data), np.concatenate(indices)
+    if n == 1:  # one row: the blocks' entries are already in order
+        indptr = np.array([0, len(data)])
+    else:
+        row = np.concatenate(rows)
+        order = np.argsort(row, kind="stable")  # by row, blocks (columns) in order within a row
+        data, indices = data[order], indices[order]
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(row, minlength=n))])
     index_dtype = np.int32 if offset <= np.iinfo(np.int32).max else np.int64
     return sp.csr_matrix(
-        (
-            np.concatenate(data)[order],
-            np.concatenate(indices)[order].astype(index_dtype),
-            indptr.astype(index_dtype),
-        ),
-        shape=(n, offset),
+        (data, indices.astype(index_dtype), indptr.astype(index_dtype)), shape=(n, offset)
     )
 
 

@@ -66,6 +66,10 @@ class _NumericColumn:
     def transform(self, series: pd.Series) -> np.ndarray:
         return self._encode(numeric_values(series, self.column))
 
+    def transform_frame(self, X: pd.DataFrame) -> np.ndarray:
+        """:meth:`transform` of ``X[column]``, the cells read once per prediction."""
+        return self._encode(column_cells(X, self.column, "numeric"))
+
     def _encode(self, values: np.ndarray) -> np.ndarray:
         if not self.impute:
             return values.astype(np.float32)[:, None]
@@ -160,6 +164,10 @@ class _CategoryColumn:
 
     def transform(self, series: pd.Series) -> np.ndarray | sp.csr_matrix:
         return self._encode(category_values(series))
+
+    def transform_frame(self, X: pd.DataFrame) -> np.ndarray | sp.csr_matrix:
+        """:meth:`transform` of ``X[column]``, the cells read once per prediction."""
+        return self._encode(column_cells(X, self.column, "categorical"))
 
     def _encode(self, values: np.ndarray) -> np.ndarray | sp.csr_matrix:
         # -1: missing, unseen, or beyond max_levels
@@ -264,9 +272,16 @@ def _column_block(enc, X: pd.DataFrame, alike: dict[tuple, tuple[str, ...]]):
     are described together, text and images shared within a call (``transform_frame``)."""
     if isinstance(enc, _ImageColumn):
         return enc.transform_frame(X, alike[enc.description_key()])
-    if isinstance(enc, _TextColumn):
-        return enc.transform_frame(X)
-    return enc.transform(X[enc.column])
+    return enc.transform_frame(X)
+
+
+def column_cells(X: pd.DataFrame, column: str, role: str) -> np.ndarray:
+    """``X[column]`` read as ``role`` (:func:`numeric_values` or :func:`category_values`),
+    read-only and, within :func:`shared_work`, once per prediction: the members' featurizers
+    read the same columns."""
+    if role == "numeric":
+        return once_per_call(X, ("numeric cells", column), lambda: numeric_values(X[column], column))
+    return once_per_call(X, ("category cells", column), lambda: category_values(X[column]))
 
 
 def describe_images(

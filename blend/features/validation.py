@@ -118,7 +118,11 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 def numeric_values(series: pd.Series, column: str) -> np.ndarray:
     """A float64 copy of a numeric column: numeric strings parsed; inf, and magnitudes beyond
     float32's range (about 3.4e38, sentinel values in practice), read as missing (NaN)."""
-    if _number_dtype(series.dtype):
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "fiub":
+        # a numpy column: the same float64 conversion without pandas' missing-value pass
+        return beyond_float32_as_missing(series.to_numpy().astype(np.float64))
+    if _number_dtype(dtype):
         values = series.to_numpy(dtype="float64", na_value=np.nan)
     else:
         cleaned = series.map(lambda v: v.strip() if isinstance(v, str) else v)
@@ -229,13 +233,36 @@ def category_values(series: pd.Series | np.ndarray) -> np.ndarray:
     Mixed types (``1`` and ``"1"``) are read through ``str`` so they fall into one level.
     """
     if isinstance(series, pd.Series) and isinstance(series.dtype, pd.CategoricalDtype):
-        # each level read once, then indexed by the codes (-1, missing, picks the None)
-        levels = category_values(np.asarray(series.cat.categories, dtype=object))
-        return np.append(levels, None)[series.cat.codes.to_numpy()]
+        # each level read once per dtype, then indexed by the codes (-1, missing, picks None)
+        return _category_levels(series.dtype)[series.array.codes]
     # an exact str is its own str and never missing: no per-cell pd.isna for the usual cells
     return np.array(
         [v if type(v) is str else None if _missing(v) else str(v) for v in series], dtype=object
     )
+
+
+# id(dtype) -> (weak reference to the dtype, its levels as category_values reads them + None)
+_LEVELS: dict[int, tuple[weakref.ref, np.ndarray]] = {}
+
+
+def _category_levels(dtype: pd.CategoricalDtype) -> np.ndarray:
+    """The levels of a categorical dtype as :func:`category_values` reads cells, then ``None``
+    (where code -1 points), read once per dtype object: a one-row prediction would otherwise
+    read every level of every categorical column. Keyed by identity, not equality: unordered
+    dtypes with the same levels in another order compare equal but code them differently."""
+    key = id(dtype)
+    found = _LEVELS.get(key)
+    if found is not None and found[0]() is dtype:
+        return found[1]
+    levels = np.append(category_values(np.asarray(dtype.categories, dtype=object)), None)
+    levels.flags.writeable = False
+
+    def forget(ref: weakref.ref, key: int = key) -> None:
+        if _LEVELS.get(key, (None,))[0] is ref:
+            del _LEVELS[key]
+
+    _LEVELS[key] = (weakref.ref(dtype, forget), levels)
+    return levels
 
 
 # ------------------------------------------------------------------ work shared within a call
