@@ -279,9 +279,12 @@ def column_cells(X: pd.DataFrame, column: str, role: str) -> np.ndarray:
     """``X[column]`` read as ``role`` (:func:`numeric_values` or :func:`category_values`),
     read-only and, within :func:`shared_work`, once per prediction: the members' featurizers
     read the same columns."""
-    if role == "numeric":
-        return once_per_call(X, ("numeric cells", column), lambda: numeric_values(X[column], column))
-    return once_per_call(X, ("category cells", column), lambda: category_values(X[column]))
+
+    def read() -> np.ndarray:
+        series = X[column]
+        return numeric_values(series, column) if role == "numeric" else category_values(series)
+
+    return once_per_call(X, (f"{role} cells", column), read)
 
 
 def describe_images(
