@@ -123,7 +123,7 @@ def stack_few_rows(blocks: list, dtype: type | None = np.float32) -> sp.csr_matr
     n = blocks[0].shape[0]
     data, indices, rows = [], [], []
     offset = 0
-    for block in blocks:
+    for block in _dense_runs_joined(blocks):
         width = block.shape[1]
         if sp.issparse(block):
             block = block.tocsr()
@@ -133,7 +133,8 @@ def stack_few_rows(blocks: list, dtype: type | None = np.float32) -> sp.csr_matr
                 rows.append(np.repeat(np.arange(n), np.diff(block.indptr)))
         else:
             data.append(np.ascontiguousarray(block, dtype=dtype).ravel())
-            indices.append(np.tile(np.arange(offset, offset + width, dtype=np.int64), n))
+            columns = np.arange(offset, offset + width, dtype=np.int64)
+            indices.append(columns if n == 1 else np.tile(columns, n))
             if n > 1:
                 rows.append(np.repeat(np.arange(n), width))
         offset += width
@@ -149,6 +150,24 @@ def stack_few_rows(blocks: list, dtype: type | None = np.float32) -> sp.csr_matr
     return sp.csr_matrix(
         (data, indices.astype(index_dtype), indptr.astype(index_dtype)), shape=(n, offset)
     )
+
+
+def _dense_runs_joined(blocks: list) -> list:
+    """The blocks with each run of adjacent dense blocks joined into one (``np.hstack``: the
+    common type, as the data's concatenation would give): one-column blocks (numeric and
+    ordinal columns) would otherwise cost a few numpy calls each."""
+    out: list = []
+    run: list = []
+    for block in [*blocks, None]:
+        if block is not None and not sp.issparse(block):
+            run.append(block)
+            continue
+        if run:
+            out.append(run[0] if len(run) == 1 else np.hstack(run))
+            run = []
+        if block is not None:
+            out.append(block)
+    return out
 
 
 # ------------------------------------------------------------------ TF-IDF of a few texts

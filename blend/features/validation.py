@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 __all__ = [
     "FrameInputMixin",
     "category_block",
+    "category_levels",
     "check_class_labels",
     "check_columns",
     "check_target",
@@ -29,6 +30,7 @@ __all__ = [
     "numeric_target",
     "numeric_values",
     "once_per_call",
+    "per_object",
     "same_bits",
     "shared_work",
     "text_values",
@@ -217,7 +219,12 @@ def level_codes(levels: pd.Index, values: np.ndarray) -> np.ndarray:
     does those rows in microseconds.
     """
     if len(values) <= FEW_ROWS and len(levels) <= _FEW_LEVELS:
-        where = dict(zip(levels, range(len(levels))))
+
+        def lookup() -> dict:
+            return dict(zip(levels, range(len(levels))))
+
+        # an Index is immutable: its lookup is built once
+        where = per_object(levels, lookup) if isinstance(levels, pd.Index) else lookup()
         return np.array([where.get(v, -1) for v in values], dtype=np.intp)
     return levels.get_indexer(pd.Index(values, dtype=object))
 
@@ -234,35 +241,47 @@ def category_values(series: pd.Series | np.ndarray) -> np.ndarray:
     """
     if isinstance(series, pd.Series) and isinstance(series.dtype, pd.CategoricalDtype):
         # each level read once per dtype, then indexed by the codes (-1, missing, picks None)
-        return _category_levels(series.dtype)[series.array.codes]
+        return category_levels(series.dtype)[series.array.codes]
     # an exact str is its own str and never missing: no per-cell pd.isna for the usual cells
     return np.array(
         [v if type(v) is str else None if _missing(v) else str(v) for v in series], dtype=object
     )
 
 
-# id(dtype) -> (weak reference to the dtype, its levels as category_values reads them + None)
-_LEVELS: dict[int, tuple[weakref.ref, np.ndarray]] = {}
+# id(obj) -> (weak reference to obj, what per_object computed from it)
+_PER_OBJECT: dict[int, tuple[weakref.ref, object]] = {}
 
 
-def _category_levels(dtype: pd.CategoricalDtype) -> np.ndarray:
-    """The levels of a categorical dtype as :func:`category_values` reads cells, then ``None``
-    (where code -1 points), read once per dtype object: a one-row prediction would otherwise
-    read every level of every categorical column. Keyed by identity, not equality: unordered
-    dtypes with the same levels in another order compare equal but code them differently."""
-    key = id(dtype)
-    found = _LEVELS.get(key)
-    if found is not None and found[0]() is dtype:
+def per_object(obj: object, compute: Callable[[], object]) -> object:
+    """``compute()``, once per live object ``obj`` (an immutable one: a dtype, an index of
+    levels). Keyed by identity, not equality: unordered categorical dtypes with the same
+    levels in another order compare equal but code them differently, and an index is not
+    hashable. The entry goes with the object."""
+    key = id(obj)
+    found = _PER_OBJECT.get(key)
+    if found is not None and found[0]() is obj:
         return found[1]
-    levels = np.append(category_values(np.asarray(dtype.categories, dtype=object)), None)
-    levels.flags.writeable = False
+    value = compute()
 
     def forget(ref: weakref.ref, key: int = key) -> None:
-        if _LEVELS.get(key, (None,))[0] is ref:
-            del _LEVELS[key]
+        if _PER_OBJECT.get(key, (None,))[0] is ref:
+            del _PER_OBJECT[key]
 
-    _LEVELS[key] = (weakref.ref(dtype, forget), levels)
-    return levels
+    _PER_OBJECT[key] = (weakref.ref(obj, forget), value)
+    return value
+
+
+def category_levels(dtype: pd.CategoricalDtype) -> np.ndarray:
+    """The levels of a categorical dtype as :func:`category_values` reads cells, then ``None``
+    (where code -1 points), read once per dtype object: a one-row prediction would otherwise
+    read every level of every categorical column."""
+
+    def read() -> np.ndarray:
+        levels = np.append(category_values(np.asarray(dtype.categories, dtype=object)), None)
+        levels.flags.writeable = False
+        return levels
+
+    return per_object(dtype, read)
 
 
 # ------------------------------------------------------------------ work shared within a call

@@ -45,6 +45,7 @@ from blend.features.validation import (
     _FLOAT32_MAX,
     FEW_ROWS,
     category_block,
+    category_levels,
     category_values,
     check_columns,
     fitted_digest,
@@ -387,8 +388,7 @@ class WideEncoder:
         for column in plan["category"]:
             array = arrays[column]
             if isinstance(array.dtype, pd.CategoricalDtype):
-                levels = np.asarray(array.categories, dtype=object)
-                cells += [None if code < 0 else levels[code] for code in array.codes.tolist()]
+                cells += category_levels(array.dtype)[array.codes].tolist()
             else:
                 cells += array.tolist() if isinstance(array, np.ndarray) else list(array)
         values = category_values(cells).tolist() if cells else []
