@@ -205,12 +205,11 @@ def _chunk_descriptors(images: np.ndarray, grid: int, scale: float) -> np.ndarra
         _masked_mean(residual, mask, count),
         _masked_mean(magnitude, mask, count),
     ]
-    fg_means = [_masked_mean(x[:, c], mask, count) for c in range(channels)]
-    fg_stds = [
-        np.sqrt(np.maximum(_masked_mean(x[:, c] ** 2, mask, count) - fg_means[c] ** 2, 0.0))
-        for c in range(channels)
-    ]
-    feats += fg_means + fg_stds
+    # every channel at once: each (image, channel) plane is summed as one image's would be
+    in_object = mask[:, None]
+    fg_means = (x * in_object).reshape(n, channels, -1).sum(axis=2) / count[:, None]
+    fg_squares = (x**2 * in_object).reshape(n, channels, -1).sum(axis=2) / count[:, None]
+    feats += [fg_means, np.sqrt(np.maximum(fg_squares - fg_means**2, 0.0))]
     if channels == 3:
         feats += [_masked_mean(chroma, mask, count)]
     feats += _blemishes(x, mask, scale)

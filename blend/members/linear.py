@@ -267,23 +267,62 @@ class _WideLinear(FrameInputMixin, BaseEstimator):
         wide ids directly (no full one-hot matrix to slice), stacked in one constructor."""
         blocks = []
         if self.wide_ is not None:
-            ids = self.wide_.transform(X)
-            column = np.full(self.wide_.n_ids_, -1, dtype=np.int64)
-            column[self.wide_columns_] = np.arange(len(self.wide_columns_))
-            data, indices, indptr = [], [], [0]
-            for row in ids:
-                hit, counts = np.unique(row, return_counts=True)  # sorted, as sum_duplicates
-                kept = column[hit] >= 0
-                indices.append(column[hit[kept]])
-                data.append(counts[kept].astype(np.float64))
-                indptr.append(indptr[-1] + int(kept.sum()))
-            shape = (len(ids), len(self.wide_columns_))
-            blocks.append(
-                sp.csr_matrix((np.concatenate(data), np.concatenate(indices), indptr), shape=shape)
-            )
+            entries, shape = self._few_wide(X)
+            blocks.append(sp.csr_matrix(entries, shape=shape))
         if self.dense_ is not None:
             blocks.append(self._dense_block(self.dense_.transform(X)))
         return stack_few_rows(blocks, dtype=None)
+
+    def _few_wide(self, X: pd.DataFrame) -> tuple[tuple, tuple[int, int]]:
+        """``((data, indices, indptr), shape)`` of the wide block of a few rows: the kept
+        one-hot columns counted from the ids, each row's columns sorted."""
+        ids = self.wide_.transform(X)
+        column = np.full(self.wide_.n_ids_, -1, dtype=np.int64)
+        column[self.wide_columns_] = np.arange(len(self.wide_columns_))
+        data, indices, indptr = [], [], [0]
+        for row in ids:
+            hit, counts = np.unique(row, return_counts=True)  # sorted, as sum_duplicates
+            kept = column[hit] >= 0
+            indices.append(column[hit[kept]])
+            data.append(counts[kept].astype(np.float64))
+            indptr.append(indptr[-1] + int(kept.sum()))
+        entries = (np.concatenate(data), np.concatenate(indices), np.asarray(indptr))
+        return entries, (len(ids), len(self.wide_columns_))
+
+    def _scores(self, X: object) -> np.ndarray:
+        """The encoded rows times the coefficients (before the intercept)."""
+        X = self._check_X_predict(X)
+        coef = self.coef_.T
+        if len(X) <= FEW_ROWS and coef.ndim == 1:  # without building the matrix
+            return verified_shortcut(
+                self,
+                lambda: self._few_scores(X, coef),
+                lambda: np.asarray(self._encode(X) @ coef),
+                same_bits,
+                kind="scores",
+            )
+        return np.asarray(self._encode(X) @ coef)
+
+    def _few_scores(self, X: pd.DataFrame, coef: np.ndarray) -> np.ndarray:
+        """:meth:`_scores` of a few rows as scipy's sparse product computes it: each row's
+        entries in stored order (wide columns, then the dense block's), ``value * coef``
+        in float64 added one after another to 0.0."""
+        parts, offset = [], 0
+        if self.wide_ is not None:
+            (data, indices, indptr), shape = self._few_wide(X)
+            parts.append((data, indices, indptr))
+            offset = shape[1]
+        if self.dense_ is not None:
+            dense = self._dense_block(self.dense_.transform(X))
+            parts.append((dense.data.astype(np.float64), dense.indices + offset, dense.indptr))
+        out = np.empty(len(X))
+        for i in range(len(X)):
+            products = [np.zeros(1)]
+            for data, indices, indptr in parts:
+                at = slice(indptr[i], indptr[i + 1])
+                products.append(data[at] * coef[indices[at]])
+            out[i] = np.cumsum(np.concatenate(products))[-1]
+        return out
 
     def _start_fit(self, X: object, y: object) -> tuple[pd.DataFrame, np.ndarray]:
         """Validate the parameters and ``X``; return the frame and the penalty grid."""
@@ -432,8 +471,7 @@ class WideLinearRegressor(RegressorMixin, _WideLinear):
 
     def predict(self, X: object) -> np.ndarray:
         """Predicted values, ``(n,)`` or ``(n, n_outputs)`` for a 2-D target."""
-        matrix = self._encode(X)
-        return np.asarray(matrix @ self.coef_.T) + self.intercept_
+        return self._scores(X) + self.intercept_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
