@@ -414,3 +414,161 @@ def test_linear_member_few_rows_encoding_is_the_batch_encoding():
     alone = np.concatenate([model.predict(test.iloc[[i]]) for i in range(len(test))])
     assert np.array_equal(alone, batch)
     assert shortcut_verified(model) is True
+
+
+def test_one_row_stack_joins_dense_runs_as_sparse_hstack():
+    import scipy.sparse as sp
+
+    from blend.features.text import dense_to_csr, stack_few_rows
+
+    sparse = sp.csr_matrix(np.array([[0.0, 2.5, 0.0, -1.0]], dtype=np.float32))
+    blocks = [
+        np.array([[1.0]]),  # a run of dense blocks of two dtypes: joined before stacking
+        np.array([[np.nan, 3.0]], dtype=np.float32),
+        sparse,
+        np.array([[7.0]]),
+        sparse[:, :0],
+    ]
+    for dtype in (np.float32, None):
+        expected = sp.hstack(
+            [b if sp.issparse(b) else dense_to_csr(b).astype(b.dtype) for b in blocks],
+            format="csr",
+            dtype=dtype,
+        )
+        found = stack_few_rows(blocks, dtype=dtype)
+        assert found.shape == expected.shape == (1, 8)
+        assert found.data.dtype == expected.data.dtype
+        assert np.array_equal(found.indptr, expected.indptr)
+        assert np.array_equal(found.indices, expected.indices)
+        assert np.array_equal(found.data, expected.data, equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_border_median_is_numpys_median(dtype):
+    from blend.features.image_descriptors import _median_last
+
+    rng = np.random.default_rng(3)
+    for size in (1, 2, 7, 124):
+        values = rng.normal(size=(3, 2, size)).astype(dtype)
+        values[0, 0, 0] = np.nan  # a row with NaN is NaN, as np.median says
+        found, expected = _median_last(values), np.median(values, axis=-1)
+        assert found.dtype == expected.dtype
+        assert np.array_equal(found, expected, equal_nan=True)
+
+
+def test_image_descriptors_of_a_few_images_are_the_batch_rows():
+    from blend.datasets import make_clothing
+    from blend.features.image_descriptors import image_descriptors
+
+    X, _, _ = make_clothing(40, random_state=2)
+    images = np.stack(list(X["photo_front"]))
+    batch = image_descriptors(images)
+    for start, size in ((0, 1), (5, 2), (11, 7)):
+        few = image_descriptors(images[start : start + size])
+        assert np.array_equal(few, batch[start : start + size])
+    floats = images[:6].astype(np.float32) / 255  # another pixel range and dtype
+    assert np.array_equal(
+        image_descriptors(floats[:2], scale=1.0), image_descriptors(floats, scale=1.0)[:2]
+    )
+
+
+def test_category_levels_are_read_per_dtype_object_not_per_equal_dtype():
+    import gc
+
+    from blend.features import validation
+
+    forward = pd.Series(pd.Categorical(["a", "b", None], categories=["a", "b"]))
+    backward = pd.Series(pd.Categorical(["a", "b", None], categories=["b", "a"]))
+    assert forward.dtype == backward.dtype  # unordered: equal, but coded differently
+    for series in (forward, backward, forward.iloc[[1]], backward.iloc[[0, 2]]):
+        expected = np.array([None if pd.isna(v) else str(v) for v in series], dtype=object)
+        assert list(validation.category_values(series)) == list(expected)
+    dtype = pd.CategoricalDtype(["x", "y"])
+    validation.category_values(pd.Series(["y"], dtype=dtype))
+    held = len(validation._PER_OBJECT)
+    del dtype
+    gc.collect()
+    assert len(validation._PER_OBJECT) < held  # the entry goes with its dtype
+
+
+def test_featurizers_read_each_column_once_per_prediction(monkeypatch):
+    from blend.datasets import make_clothing
+    from blend.features import tree
+    from blend.features.tree import MixedFeaturizer
+    from blend.features.validation import shared_work
+
+    X, _, _ = make_clothing(200, random_state=0)
+    X = X.drop(columns=["photo_front", "photo_back"])
+    ordinal = MixedFeaturizer(random_state=0).fit(X)
+    onehot = MixedFeaturizer(categorical="onehot", random_state=0).fit(X)
+    expected = (ordinal.transform(X.iloc[[3]]), onehot.transform(X.iloc[[3]]))
+    reads = []
+    for name in ("numeric_values", "category_values"):
+        real = getattr(tree, name)
+
+        def counted(series, *args, _real=real):
+            reads.append(series.name)
+            return _real(series, *args)
+
+        monkeypatch.setattr(tree, name, counted)
+    row = X.iloc[[3]]
+    with shared_work():
+        found = (ordinal.transform(row), onehot.transform(row))
+    numeric_or_categorical = [c for c in X.columns if c != "description"]
+    assert sorted(reads) == sorted(numeric_or_categorical)  # once each, for both featurizers
+    for a, b in zip(found, expected):
+        a, b = (m.toarray() if hasattr(m, "toarray") else m for m in (a, b))
+        assert np.array_equal(a, b, equal_nan=True)
+
+
+@pytest.mark.skipif(
+    not __import__("importlib").util.find_spec("catboost"), reason="catboost missing"
+)
+def test_catboost_few_plain_rows_skip_input_checks_but_not_their_errors():
+    import scipy.sparse as sp
+    from sklearn.utils.validation import validate_data
+
+    from blend.members.gbm import CatBoostMemberRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    X[::7, 1] = np.nan
+    model = CatBoostMemberRegressor(max_trees=30, random_state=0).fit(X, X[:, 0])
+    for rows in (X[:2].astype(np.float32), sp.csr_matrix(X[:3].astype(np.float32))):
+        found = model._checked(rows)
+        expected = validate_data(
+            model, rows, reset=False, accept_sparse="csr", ensure_all_finite="allow-nan",
+            dtype=np.float64,
+        )  # fmt: skip
+        assert type(found) is type(expected) and found.dtype == expected.dtype == np.float64
+        dense = (m.toarray() if sp.issparse(m) else m for m in (found, expected))
+        assert np.array_equal(*dense, equal_nan=True)
+    bad = X[:2].copy()
+    bad[0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        model.predict(bad)
+    with pytest.raises(ValueError, match="features"):
+        model.predict(X[:2, :2])
+
+
+def test_linear_member_few_rows_scores_match_the_sparse_product_or_fall_back(monkeypatch):
+    from blend.datasets import make_clothing
+    from blend.features.validation import shortcut_verified
+    from blend.members.linear import WideLinearRegressor
+
+    X, y, _ = make_clothing(300, random_state=1)
+    test = X.iloc[200:].copy()
+    test.iloc[0, test.columns.get_loc("seller_rating")] = np.nan
+    model = WideLinearRegressor(random_state=0).fit(X.iloc[:200], y.iloc[:200])
+    batch = model.predict(test)
+    alone = np.concatenate([model.predict(test.iloc[[i]]) for i in range(len(test))])
+    assert np.array_equal(alone, batch)
+    assert shortcut_verified(model, "scores") is True
+
+    other = WideLinearRegressor(random_state=0).fit(X.iloc[:200], y.iloc[:200])
+    monkeypatch.setattr(
+        WideLinearRegressor, "_few_scores", lambda self, X, coef: np.zeros(len(X)) + 1e9
+    )
+    assert np.array_equal(other.predict(test.iloc[[4]]), batch[[4]])
+    assert np.array_equal(other.predict(test.iloc[[5]]), batch[[5]])  # its own path now
+    assert shortcut_verified(other, "scores") is False
