@@ -199,7 +199,7 @@ def test_schedule_runs_the_folds_the_estimate_counted(data):
     ("cost", "exponent"),
     [
         (lambda rows: 0.003 * rows, 1.0),  # all of it grows with the rows
-        (lambda rows: 0.5 + 0.002 * rows, np.log(2.5 / 1.5) / np.log(2)),  # a fixed cost slows it
+        (lambda rows: 0.5 + 0.002 * rows, np.log(2.5) / np.log(4)),  # a fixed cost slows it
         (lambda rows: 3.0, 0.5),  # no growth seen: at least the square root of the rows
         (lambda rows: 6.0 - 0.003 * rows, 0.5),  # noise: the smaller fit took longer
         (lambda rows: 1e-6 * rows**2, 1.0),  # at most in proportion (boosters: a margin)
@@ -247,7 +247,7 @@ def test_a_slow_measurement_is_taken_again(data):
     """A subsample fit far slower than its rows explain is timed once more (the faster counts)."""
     X, y = data
     budget = TimeBudget(60.0, time.perf_counter())
-    times = iter([1.0, 40.0, 4.0])  # half, subsample (a busy moment), subsample again
+    times = iter([1.0, 40.0, 4.0])  # quarter, subsample (a busy moment), subsample again
     calls = []
 
     def probe(est, d, train, test, epochs):
@@ -256,17 +256,17 @@ def test_a_slow_measurement_is_taken_again(data):
 
     budget._probe = probe
     got = budget._growth(Ridge(), FitData(X, y, False, 1), np.arange(1000), np.arange(200), 6.4)
-    assert calls == [500, 1000, 1000]
+    assert calls == [250, 1000, 1000]
     np.testing.assert_allclose(got, (4.0, 1.0))
     # a little faster than the rows explain is noise: kept, at the steepest growth
-    times, calls[:] = iter([1.0, 2.3]), []
+    times, calls[:] = iter([1.0, 4.6]), []
     got = budget._growth(Ridge(), FitData(X, y, False, 1), np.arange(1000), np.arange(200), 6.4)
-    assert calls == [500, 1000]
-    np.testing.assert_allclose(got, (2.3, 1.0))
+    assert calls == [250, 1000]
+    np.testing.assert_allclose(got, (4.6, 1.0))
 
 
-def test_measuring_stops_at_the_half_when_the_subsample_would_end_late(data):
-    """Past the measuring share, the half is extrapolated at the slowest growth (and a
+def test_measuring_stops_at_the_quarter_when_the_subsample_would_end_late(data):
+    """Past the measuring share, the quarter is extrapolated at the slowest growth (and a
     fallback member, measured ``whole``, still gets its subsample probe)."""
     X, y = data
     calls = []
@@ -279,11 +279,11 @@ def test_measuring_stops_at_the_half_when_the_subsample_would_end_late(data):
     budget._probe = probe
     fit = FitData(X, y, False, 1)
     got = budget._growth(Ridge(), fit, np.arange(1000), np.arange(200), 6.4)
-    assert calls == [500]
-    np.testing.assert_allclose(got, (3 * 2**0.5, 0.5))  # 3 s x 2 ** 0.5, the slowest growth
+    assert calls == [250]
+    np.testing.assert_allclose(got, (6.0, 0.5))  # 3 s x 4 ** 0.5, the slowest growth
     calls.clear()
     got = budget._growth(Ridge(), fit, np.arange(1000), np.arange(200), 6.4, whole=True)
-    assert calls == [500, 1000]
+    assert calls == [250, 1000]
 
 
 def test_a_member_is_not_measured_when_the_measured_ones_fill_the_budget(data, monkeypatch):

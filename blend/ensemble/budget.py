@@ -5,7 +5,7 @@ is set (without one the fit never touches this module):
 
 1. **Measure.** Each member is fit on a small subsample (at most :data:`PROBE_ROWS` rows
    of the first fold's training rows, predicting held-out rows in the fold's proportion) and
-   on half of it first (deep members: for one and two epochs instead); the two times
+   on a quarter of it first (deep members: for one and two epochs instead); the two times
    give how its cost grows with the rows (or epochs), and the time is extrapolated to its
    tasks' rows (boosters with a margin: more rows, more trees before early stopping).
    Measuring stops at :data:`PROBE_SHARE` of the limit.
@@ -65,12 +65,7 @@ PROBE_SHARE = 0.4
 # prohibitive; boosters get BOOSTER_MARGIN on top, and the first folds' measured times
 # correct the rest.
 MIN_EXPONENT, MAX_EXPONENT = 0.5, 1.0
-# The first probe fits every PROBE_STEP-th row of the subsample: half of it. The growth
-# between the two sizes is extrapolated to the tasks' rows, so it is measured near the top of
-# the probed range: from a quarter, early-stopped boosters (more rows, more rounds before the
-# stop while the sample is tiny) looked up to twice as dear on a fold as they were.
-PROBE_STEP = 2
-# A subsample probe growing faster than this from the first probe is timed once more (a busy
+# A subsample probe growing faster than this from the quarter is timed once more (a busy
 # moment is likelier than a member that slow).
 RETAKE_EXPONENT = 1.25
 # Boosters grow more trees on more rows before early stopping ends them.
@@ -217,7 +212,7 @@ class TimeBudget:
         """``(seconds, exponent)``: one fit and predict on the subsample takes ``seconds``, and
         on ``scale`` times its rows about ``seconds * scale ** exponent``.
 
-        Timed on the subsample and, when the tasks are much larger, on half of it too: a
+        Timed on the subsample and, when the tasks are much larger, on a quarter of it too: a
         member's cost grows slower than its rows while fixed costs (vocabularies, thread
         start-up, early-stopping rounds) weigh in, so a straight line through two small fits
         over-estimates large ones. The exponent is kept within [:data:`MIN_EXPONENT`,
@@ -225,13 +220,13 @@ class TimeBudget:
         """
         if scale <= 2:
             return self._probe(est, data, sub, sub_test, None), 1.0
-        # first: one-time costs (imports, caches) land there, not in the fit that is scaled
-        part, part_test = sub[::PROBE_STEP], sub_test[::PROBE_STEP]
-        small = self._probe(est, data, part, part_test, None)
-        ratio = len(sub) / len(part)
+        # a quarter, not a half: the wider the spread, the less timing noise moves the exponent;
+        # and first: one-time costs (imports, caches) land there, not in the fit that is scaled
+        small = self._probe(est, data, sub[::4], sub_test[::4], None)
+        ratio = len(sub) / len(sub[::4])
         late = self.elapsed() + small * ratio**MIN_EXPONENT > PROBE_SHARE * self.time_limit
         if late and not whole:
-            # the subsample would end past the measuring share: the half is extrapolated
+            # the subsample would end past the measuring share: the quarter is extrapolated
             # with the slowest growth (optimistic: the member may still join, its first
             # fold's measured time then re-plans the rest and the deadline guards it)
             return small * ratio**MIN_EXPONENT, MIN_EXPONENT
