@@ -14,7 +14,7 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import KFold
 
 from blend import BlendClassifier, BlendRegressor
-from blend.ensemble.budget import SKIPPED, TimeBudget, run_before_deadline
+from blend.ensemble.budget import MAX_EXPONENT, SKIPPED, TimeBudget, run_before_deadline
 from blend.ensemble.presets import PRESETS, describe_presets, preset_members, preset_settings
 from blend.ensemble.tasks import FitData, Task
 
@@ -198,11 +198,11 @@ def test_schedule_runs_the_folds_the_estimate_counted(data):
 @pytest.mark.parametrize(
     ("cost", "exponent"),
     [
-        (lambda rows: 0.003 * rows, 1.0),  # all of it grows with the rows
+        (lambda rows: 0.003 * rows, MAX_EXPONENT),  # all of it grows with the rows: capped
         (lambda rows: 0.5 + 0.002 * rows, np.log(2.5) / np.log(4)),  # a fixed cost slows it
         (lambda rows: 3.0, 0.5),  # no growth seen: at least the square root of the rows
         (lambda rows: 6.0 - 0.003 * rows, 0.5),  # noise: the smaller fit took longer
-        (lambda rows: 1e-6 * rows**2, 1.0),  # at most in proportion (boosters: a margin)
+        (lambda rows: 1e-6 * rows**2, MAX_EXPONENT),  # capped (boosters: a margin on top)
     ],
 )
 def test_probe_measures_how_the_cost_grows(data, monkeypatch, cost, exponent):
@@ -257,12 +257,12 @@ def test_a_slow_measurement_is_taken_again(data):
     budget._probe = probe
     got = budget._growth(Ridge(), FitData(X, y, False, 1), np.arange(1000), np.arange(200), 6.4)
     assert calls == [250, 1000, 1000]
-    np.testing.assert_allclose(got, (4.0, 1.0))
+    np.testing.assert_allclose(got, (4.0, MAX_EXPONENT))
     # a little faster than the rows explain is noise: kept, at the steepest growth
     times, calls[:] = iter([1.0, 4.6]), []
     got = budget._growth(Ridge(), FitData(X, y, False, 1), np.arange(1000), np.arange(200), 6.4)
     assert calls == [250, 1000]
-    np.testing.assert_allclose(got, (4.6, 1.0))
+    np.testing.assert_allclose(got, (4.6, MAX_EXPONENT))
 
 
 def test_measuring_stops_at_the_quarter_when_the_subsample_would_end_late(data):
