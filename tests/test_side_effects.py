@@ -82,3 +82,45 @@ def test_same_seed_same_predictions_whatever_the_global_seeds():
     np.testing.assert_array_equal(first, second)
     other = KerasGraphRegressor(epochs=2, random_state=1, **TINY).fit(X, y).predict(X)
     assert not np.array_equal(first, other)
+
+
+def test_tensorflows_malloc_thresholds_are_set_back_after_a_fit(monkeypatch):
+    """TensorFlow's generator dataset lowers glibc's trim threshold for the whole process (and
+    freezes the mmap threshold), which slows later numpy work; each fit on that backend sets
+    both back: the user's MALLOC_*_THRESHOLD_ where set, else where glibc's own end up."""
+    from blend.members.deep import allocator, estimators
+
+    calls = []
+
+    def mallopt(param, value):
+        calls.append((param, value))
+        return 1
+
+    monkeypatch.setattr(allocator, "_glibc_mallopt", lambda: mallopt)
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    assert allocator.restore_thresholds("jax") is False and calls == []
+    assert allocator.restore_thresholds("tensorflow") is True
+    assert sorted(calls) == [(-3, 32 * 1024 * 1024), (-1, 64 * 1024 * 1024)]
+    calls.clear()
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "1048576")
+    allocator.restore_thresholds("tensorflow")
+    assert (-1, 1048576) in calls and (-3, 32 * 1024 * 1024) in calls
+
+    seen = []
+    monkeypatch.setattr(estimators, "restore_thresholds", seen.append)
+    X, y = _data()
+    KerasGraphRegressor(epochs=1, random_state=0, **TINY).fit(X, y)
+    assert seen == [keras.backend.backend()]
+
+
+def test_malloc_thresholds_are_left_alone_off_glibc(monkeypatch):
+    from blend.members.deep import allocator
+
+    allocator._glibc_mallopt.cache_clear()
+    monkeypatch.setattr(allocator.sys, "platform", "darwin")
+    try:
+        assert allocator._glibc_mallopt() is None
+        assert allocator.restore_thresholds("tensorflow") is False
+    finally:
+        allocator._glibc_mallopt.cache_clear()

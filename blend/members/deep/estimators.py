@@ -30,6 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from blend.features.validation import FrameInputMixin, check_class_labels, check_target
 from blend.members.deep import GRAPHS
+from blend.members.deep.allocator import restore_thresholds
 from blend.members.deep.devices import keras_backend, training_device
 from blend.members.deep.inputs import TEXT_MODES, InputEncoder, InputSpec
 
@@ -418,6 +419,7 @@ class KerasGraphBase(FrameInputMixin, BaseEstimator):
         val = dataset(val_rows, False) if val_rows is not None else None
         with _quiet_tensorflow(self.verbose):
             history = model.fit(train, validation_data=val, **options)
+        restore_thresholds(keras_backend())  # TensorFlow's data op lowered it (see module)
         _check_finite_weights(model, type(self).__name__, history, self.learning_rate)
         self.model_ = model
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
