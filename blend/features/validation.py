@@ -253,10 +253,11 @@ _PER_OBJECT: dict[int, tuple[weakref.ref, object]] = {}
 
 
 def per_object(obj: object, compute: Callable[[], object]) -> object:
-    """``compute()``, once per live object ``obj`` (an immutable one: a dtype, an index of
-    levels). Keyed by identity, not equality: unordered categorical dtypes with the same
-    levels in another order compare equal but code them differently, and an index is not
-    hashable. The entry goes with the object."""
+    """``compute()``, once per live object ``obj`` whose state the result reads never changes
+    (a dtype, an index of levels, a loaded booster). Keyed by identity, not equality: unordered
+    categorical dtypes with the same levels in another order compare equal but code them
+    differently, and an index or a CatBoost model is not hashable. The entry goes with the
+    object."""
     key = id(obj)
     found = _PER_OBJECT.get(key)
     if found is not None and found[0]() is obj:

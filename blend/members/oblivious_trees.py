@@ -32,12 +32,11 @@ import json
 import math
 import os
 import tempfile
-import weakref
 from collections.abc import Callable
 
 import numpy as np
 
-from blend.features.validation import shortcut_verified, verified_shortcut
+from blend.features.validation import per_object, shortcut_verified, verified_shortcut
 
 __all__ = [
     "SMALL_BATCH",
@@ -172,49 +171,30 @@ def binary_proba(raw: np.ndarray) -> np.ndarray:
     return np.column_stack([1.0 - positive, positive])
 
 
-class _Entry:
-    """What is known of one live model: its packed trees (which outputs they reproduce is
-    recorded against them by :func:`~blend.features.validation.verified_shortcut`)."""
-
-    def __init__(self, model) -> None:
-        key = id(model)
-        # CatBoost models compare by value and are unhashable: keyed by identity, the entry
-        # leaves with the model (the callback) and never outlives it
-        self.ref = weakref.ref(model, lambda _, key=key: _drop(key, self))
-        self.packed: ObliviousTrees | bool | None = None  # False: cannot be packed
-
-
-_ENTRIES: dict[int, _Entry] = {}  # id(live model) -> its entry
 _ERRORS = (AttributeError, KeyError, ValueError, TypeError, IndexError, OverflowError)
 
 
-def _drop(key: int, entry: _Entry) -> None:
-    if _ENTRIES.get(key) is entry:
-        del _ENTRIES[key]
-
-
-def _entry(model) -> _Entry:
-    entry = _ENTRIES.get(id(model))
-    if entry is None or entry.ref() is not model:
-        entry = _ENTRIES[id(model)] = _Entry(model)
-    return entry
-
-
 def packed_for(model) -> ObliviousTrees | None:
-    """The model's packed trees (packed on first call), ``None`` when it cannot be packed."""
-    entry = _entry(model)
-    if entry.packed is None:
+    """The model's packed trees (packed once per live model), ``None`` when it cannot be packed.
+
+    CatBoost models compare by value and are unhashable: the packing is kept by identity and
+    leaves with the model (:func:`~blend.features.validation.per_object`); which outputs it
+    reproduces is recorded against it by :func:`~blend.features.validation.verified_shortcut`.
+    """
+
+    def pack() -> ObliviousTrees | bool:
         try:
-            entry.packed = pack_catboost(model)
+            return pack_catboost(model)
         except Exception:  # any failure (CatBoostError, I/O, the format) leaves CatBoost's path
-            entry.packed = False
-    return entry.packed or None
+            return False
+
+    return per_object(model, pack) or None
 
 
 def trusted(model, kind: str) -> bool | None:
     """Whether the packed ``kind`` output reproduced the model's own (``None``: not yet tried)."""
-    packed = _entry(model).packed
-    return shortcut_verified(packed, kind) if isinstance(packed, ObliviousTrees) else None
+    packed = packed_for(model)
+    return None if packed is None else shortcut_verified(packed, kind)
 
 
 def few_rows(
